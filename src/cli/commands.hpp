@@ -1,0 +1,15 @@
+// The `parley` executable's subcommands. Each takes the arguments after its own name and
+// returns the process exit code (0 success, 1 failure, 2 usage error).
+#pragma once
+
+#include <span>
+
+namespace parley::cli {
+
+using Args = std::span<char *const>;
+
+int run_selftest(Args args);
+int run_tokens(Args args);
+int run_budget(Args args);
+
+}  // namespace parley::cli

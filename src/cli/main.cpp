@@ -1,0 +1,60 @@
+// parley — the command-line front end of the runtime.
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <string_view>
+
+#include "cli/commands.hpp"
+#include "parley/parley.h"
+
+namespace {
+
+struct Command {
+  const char *name;
+  const char *summary;
+  int (*run)(parley::cli::Args);
+};
+
+constexpr Command kCommands[] = {
+    {"selftest", "round-trip a tone through the codecs and resampler; report the error",
+     parley::cli::run_selftest},
+    {"tokens", "count (or list) the tokens of stdin: --encoding cl100k_base|o200k_base",
+     parley::cli::run_tokens},
+    {"budget", "budget controller tools: `budget simulate` runs it against a simulated model",
+     parley::cli::run_budget},
+};
+
+void print_usage(std::FILE *to) {
+  std::fprintf(to, "usage: parley [--version] <command> [args]\n\ncommands:\n");
+  for (const auto &command : kCommands) {
+    std::fprintf(to, "  %-10s %s\n", command.name, command.summary);
+  }
+  std::fprintf(to, "\nRun `parley <command> --help` for a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  const std::span<char *const> args(argv, static_cast<size_t>(argc));
+  if (args.size() < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  const std::string_view first = args[1];
+  if (first == "--version" || first == "version") {
+    std::printf("parley %s\n", parley_version());
+    return 0;
+  }
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  for (const auto &command : kCommands) {
+    if (first == command.name) {
+      return command.run(args.subspan(2));
+    }
+  }
+  std::fprintf(stderr, "parley: unknown command '%s'\n\n", argv[1]);
+  print_usage(stderr);
+  return 2;
+}

@@ -1,0 +1,31 @@
+#include "core/event.hpp"
+
+#include <chrono>
+
+namespace parley::core {
+
+const char *event_type_name(int type) noexcept {
+  switch (static_cast<EventType>(type)) {
+    case EventType::none: return "none";
+    case EventType::runtime_error: return "runtime_error";
+    case EventType::user: return "user";
+    case EventType::overflow: return "overflow";
+  }
+  return "unknown";
+}
+
+int64_t monotonic_us() noexcept {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+EventPtr make_event(EventType type, std::string session_id, std::string payload_json) {
+  auto event = std::make_unique<Event>();
+  event->type = type;
+  event->session_id = std::move(session_id);
+  event->payload_json = std::move(payload_json);
+  event->timestamp_us = monotonic_us();
+  return event;
+}
+
+}  // namespace parley::core

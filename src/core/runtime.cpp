@@ -1,0 +1,130 @@
+#include "core/runtime.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "common/error.hpp"
+#include "core/config_reader.hpp"
+#include "core/dispatcher.hpp"
+
+namespace parley::core {
+namespace {
+
+LogLevel parse_level(const std::string &name) {
+  if (name == "trace") return LogLevel::trace;
+  if (name == "debug") return LogLevel::debug;
+  if (name == "info") return LogLevel::info;
+  if (name == "warn") return LogLevel::warn;
+  if (name == "error") return LogLevel::error;
+  return LogLevel::off;
+}
+
+LogConfig parse_log_config(ConfigReader &log) {
+  LogConfig config;
+  config.level = parse_level(log.choice("level", "info", {"trace", "debug", "info", "warn", "error", "off"}));
+  config.json = log.choice("format", "text", {"text", "json"}) == "json";
+  config.sink = log.choice("sink", "stderr", {"stderr", "none", "callback", "file"});
+  config.file = log.string("file", "");
+  if (config.sink == "file" && config.file.empty()) {
+    log.fail("file", "required when sink is \"file\"");
+  }
+  log.reject_unknown_keys();
+  return config;
+}
+
+EventPtr overflow_event(uint64_t dropped) {
+  return make_event(EventType::overflow, "", nlohmann::json{{"dropped", dropped}}.dump());
+}
+
+}  // namespace
+
+RuntimeConfig RuntimeConfig::parse(const char *json) {
+  const nlohmann::json document = parse_config(json, "runtime config");
+  ConfigReader root(document, "runtime config");
+  RuntimeConfig config;
+  config.io_threads = static_cast<int>(root.integer("io_threads", 1, 1, 64));
+  config.worker_threads = static_cast<int>(root.integer("worker_threads", 2, 1, 64));
+  config.event_queue_capacity = static_cast<size_t>(root.integer("event_queue_capacity", 4096, 16, 1 << 20));
+  if (auto log = root.object("log")) config.log = parse_log_config(*log);
+  root.reject_unknown_keys();
+  return config;
+}
+
+struct Runtime::Impl {
+  explicit Impl(const RuntimeConfig &config)
+      : work(boost::asio::make_work_guard(io)),
+        workers(static_cast<size_t>(config.worker_threads)),
+        events(config.event_queue_capacity) {}
+
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  std::vector<std::thread> io_threads;
+  boost::asio::thread_pool workers;
+  BoundedQueue<EventPtr> events;
+  std::mutex dispatch_mutex;  // serialises set_event_callback()
+  std::unique_ptr<Dispatcher<EventPtr>> dispatcher;
+  std::atomic<bool> callback_mode{false};
+};
+
+Runtime::Runtime(RuntimeConfig config)
+    : config_(std::move(config)), logger_(config_.log), impl_(std::make_unique<Impl>(config_)) {
+  for (int i = 0; i < config_.io_threads; ++i) {
+    impl_->io_threads.emplace_back([this] { impl_->io.run(); });
+  }
+  logger_.log(LogLevel::debug, "", "runtime started: " + std::to_string(config_.io_threads) +
+                                       " IO threads, " + std::to_string(config_.worker_threads) + " workers");
+}
+
+Runtime::~Runtime() {
+  impl_->work.reset();
+  impl_->io.stop();
+  for (auto &thread : impl_->io_threads) thread.join();
+  impl_->workers.join();
+  {
+    std::lock_guard lock(impl_->dispatch_mutex);
+    impl_->dispatcher.reset();
+  }
+  impl_->events.close();
+}
+
+boost::asio::io_context &Runtime::io_context() noexcept { return impl_->io; }
+boost::asio::thread_pool &Runtime::workers() noexcept { return impl_->workers; }
+
+bool Runtime::post(EventPtr event) {
+  const bool taken = impl_->events.push(std::move(event));
+  if (!taken) logger_.log(LogLevel::debug, "", "event queue full; event dropped");
+  return taken;
+}
+
+EventPtr Runtime::poll(std::chrono::milliseconds timeout) {
+  if (impl_->callback_mode.load()) {
+    throw Error(Status::state, "poll: an event callback is installed; events go to it, not to poll");
+  }
+  if (const uint64_t dropped = impl_->events.take_dropped()) return overflow_event(dropped);
+  auto event = impl_->events.pop(timeout);
+  return event ? std::move(*event) : nullptr;
+}
+
+void Runtime::set_event_callback(EventCallback callback) {
+  if (impl_->dispatcher && impl_->dispatcher->on_dispatcher_thread()) {
+    throw Error(Status::state, "set_event_callback: must not be called from the event callback");
+  }
+  std::lock_guard lock(impl_->dispatch_mutex);
+  impl_->dispatcher.reset();  // delivers what is queued, then joins
+  impl_->events.reopen();
+  impl_->callback_mode.store(static_cast<bool>(callback));
+  if (!callback) return;
+  auto *events = &impl_->events;
+  impl_->dispatcher = std::make_unique<Dispatcher<EventPtr>>(
+      impl_->events, [events, callback = std::move(callback)](EventPtr event) {
+        if (const uint64_t dropped = events->take_dropped()) callback(overflow_event(dropped));
+        callback(std::move(event));
+      });
+}
+
+}  // namespace parley::core

@@ -1,0 +1,64 @@
+// The runtime: IO threads running one Asio io_context, a bounded worker pool for blocking
+// work, the event queue (polled by the host or drained by a dispatcher thread), and the
+// logger. Sessions and listeners (later) hang off it.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "core/event.hpp"
+#include "core/logger.hpp"
+
+namespace boost::asio {
+class io_context;
+class thread_pool;
+}  // namespace boost::asio
+
+namespace parley::core {
+
+struct RuntimeConfig {
+  int io_threads = 1;
+  int worker_threads = 2;
+  size_t event_queue_capacity = 4096;
+  LogConfig log;
+
+  /// Parses and validates a runtime config document (NULL or "" = defaults).
+  /// Throws Error(Status::config) naming the JSON path of the first bad field.
+  static RuntimeConfig parse(const char *json);
+};
+
+class Runtime {
+ public:
+  using EventCallback = std::function<void(EventPtr)>;
+
+  explicit Runtime(RuntimeConfig config);
+  ~Runtime();
+  Runtime(const Runtime &) = delete;
+  Runtime &operator=(const Runtime &) = delete;
+
+  const RuntimeConfig &config() const noexcept { return config_; }
+  Logger &logger() noexcept { return logger_; }
+  boost::asio::io_context &io_context() noexcept;
+  boost::asio::thread_pool &workers() noexcept;
+
+  /// Queues an event for the host from any thread. Never blocks: when the queue is full
+  /// the event is dropped, counted, and reported later as an overflow event.
+  bool post(EventPtr event);
+
+  /// Waits up to `timeout` (negative: forever) for the next event; null on timeout.
+  /// Throws Error(Status::state) when an event callback is installed.
+  EventPtr poll(std::chrono::milliseconds timeout);
+
+  /// Delivers events to `callback` on a dispatcher thread; empty = back to polling.
+  /// Throws Error(Status::state) when called from the dispatcher thread itself.
+  void set_event_callback(EventCallback callback);
+
+ private:
+  struct Impl;
+  RuntimeConfig config_;
+  Logger logger_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace parley::core
