@@ -35,7 +35,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"request failed with key sk-abcdefghijklmnopqrstuv", "abcdefghijklmnopqrstuv", "request failed with key"},
         Case{"x-twilio-signature: Dvy0Ox2Qm8vWYXR0aW5n+/=", "Dvy0Ox2Qm8vWYXR0aW5n", "x-twilio-signature"},
         Case{"password=correct-horse-battery", "correct-horse-battery", "password="}),
-    [](const ::testing::TestParamInfo<Case> &info) { return "case" + std::to_string(info.index); });
+    [](const ::testing::TestParamInfo<Case> &param) { return "case" + std::to_string(param.index); });
 
 TEST(Redact, LeavesOrdinaryTextAlone) {
   const std::string text = "call CA123 started: 3 frames, keyboard tokens=12 monkey=banana, skip-this";
