@@ -110,8 +110,11 @@ nlohmann::json parse_config(const char *text, std::string_view what) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error &e) {
-    throw Error(Status::config, std::string(what) + ": not valid JSON at byte " +
-                                    std::to_string(e.byte) + ": " + e.what());
+    // nlohmann's text starts with "[json.exception.parse_error.101] "; keep what follows,
+    // which already says "parse error at line L, column C: ...".
+    std::string detail = e.what();
+    if (const auto bracket = detail.find("] "); bracket != std::string::npos) detail.erase(0, bracket + 2);
+    throw Error(Status::config, std::string(what) + ": not valid JSON: " + detail);
   }
 }
 
