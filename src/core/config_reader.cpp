@@ -109,8 +109,8 @@ nlohmann::json parse_config(const char *text, std::string_view what) {
   if (text == nullptr || *text == '\0') return nlohmann::json::object();
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error &e) {
-    // nlohmann's text starts with "[json.exception.parse_error.101] "; keep what follows,
+  } catch (const nlohmann::json::exception &e) {
+    // Syntax errors and number overflow ("1e400") alike. nlohmann's text starts with "[json.exception.parse_error.101] "; keep what follows,
     // which already says "parse error at line L, column C: ...".
     std::string detail = e.what();
     if (const auto bracket = detail.find("] "); bracket != std::string::npos) detail.erase(0, bracket + 2);

@@ -58,6 +58,7 @@ TEST(RuntimeApi, BadConfigsFailWithPathAndLeaveOutUntouched) {
       {R"({"log": {"format": "xml"}})", PARLEY_ECONFIG, "$.log.format: expected one of text, json; got \"xml\""},
       {R"({"log": {"sink": "file", "file": "/dev/null/x.log"}})", PARLEY_EIO, "cannot open log file '/dev/null/x.log'"},
       {"\"just a string\"", PARLEY_ECONFIG, "$: expected an object; got string"},
+      {R"({"io_threads": 1e400})", PARLEY_ECONFIG, "runtime config: not valid JSON: number overflow parsing '1e400'"},
   };
   for (const auto &c : cases) {
     parley_runtime *runtime = reinterpret_cast<parley_runtime *>(0x1);
