@@ -4,6 +4,7 @@
 
 #include "boundary.hpp"
 #include "core/runtime.hpp"
+#include "runtime_handle.hpp"
 
 using parley::Error;
 using parley::Status;
@@ -12,10 +13,6 @@ using parley::capi::require;
 using parley::core::LogLevel;
 using parley::core::Runtime;
 
-struct parley_runtime {
-  explicit parley_runtime(parley::core::RuntimeConfig config) : engine(std::move(config)) {}
-  Runtime engine;
-};
 
 namespace {
 

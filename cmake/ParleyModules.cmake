@@ -19,6 +19,10 @@ function(parley_module name)
     C_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     PARLEY_DEPENDS "${M_DEPENDS}")
   parley_project_warnings(${target})
+  if(PARLEY_BUILD_FUZZ)
+    # Coverage for libFuzzer's guidance; without it a fuzzer sees only its harness.
+    target_compile_options(${target} PRIVATE -fsanitize=fuzzer-no-link)
+  endif()
   set_property(GLOBAL APPEND PROPERTY PARLEY_MODULE_TARGETS ${target})
 endfunction()
 
@@ -50,5 +54,7 @@ function(parley_test_executable name)
   endforeach()
   target_link_libraries(${name} PRIVATE parley_module_base GTest::gtest GTest::gmock GTest::gtest_main)
   parley_project_warnings(${name})
-  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+  # "parley_core_tests" -> tests named "core.Suite.Test", so `ctest -R core` selects them.
+  string(REGEX REPLACE "^parley_(.*)_tests$" "\\1" prefix ${name})
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 TEST_PREFIX "${prefix}." PROPERTIES LABELS unit)
 endfunction()

@@ -9,6 +9,7 @@ namespace parley::cli {
 using Args = std::span<char *const>;
 
 int run_selftest(Args args);
+int run_serve(Args args);
 int run_tokens(Args args);
 int run_budget(Args args);
 

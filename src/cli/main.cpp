@@ -18,6 +18,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"selftest", "round-trip a tone through the codecs and resampler; report the error",
      parley::cli::run_selftest},
+    {"serve", "run listeners from a JSON config until SIGINT/SIGTERM, then drain", parley::cli::run_serve},
     {"tokens", "count (or list) the tokens of stdin: --encoding cl100k_base|o200k_base",
      parley::cli::run_tokens},
     {"budget", "budget controller tools: `budget simulate` runs it against a simulated model",

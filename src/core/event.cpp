@@ -10,6 +10,16 @@ const char *event_type_name(int type) noexcept {
     case EventType::runtime_error: return "runtime_error";
     case EventType::user: return "user";
     case EventType::overflow: return "overflow";
+    case EventType::session_started: return "session_started";
+    case EventType::session_stopped: return "session_stopped";
+    case EventType::session_error: return "session_error";
+    case EventType::session_rejected: return "session_rejected";
+    case EventType::dtmf: return "dtmf";
+    case EventType::mark: return "mark";
+    case EventType::audio: return "audio";
+    case EventType::caller_audio: return "caller_audio";
+    case EventType::audio_mark: return "audio_mark";
+    case EventType::audio_clear: return "audio_clear";
   }
   return "unknown";
 }

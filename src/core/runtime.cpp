@@ -50,6 +50,7 @@ RuntimeConfig RuntimeConfig::parse(const char *json) {
   config.io_threads = static_cast<int>(root.integer("io_threads", 1, 1, 64));
   config.worker_threads = static_cast<int>(root.integer("worker_threads", 2, 1, 64));
   config.event_queue_capacity = static_cast<size_t>(root.integer("event_queue_capacity", 4096, 16, 1 << 20));
+  config.max_sessions = static_cast<size_t>(root.integer("max_sessions", 10000, 1, 1000000));
   if (auto log = root.object("log")) config.log = parse_log_config(*log);
   root.reject_unknown_keys();
   return config;
@@ -72,7 +73,7 @@ struct Runtime::Impl {
 };
 
 Runtime::Runtime(RuntimeConfig config)
-    : config_(std::move(config)), logger_(config_.log), impl_(std::make_unique<Impl>(config_)) {
+    : config_(std::move(config)), logger_(config_.log), impl_(std::make_unique<Impl>(config_)), sessions_(config_.max_sessions) {
   for (int i = 0; i < config_.io_threads; ++i) {
     impl_->io_threads.emplace_back([this] { impl_->io.run(); });
   }

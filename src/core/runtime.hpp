@@ -9,6 +9,7 @@
 
 #include "core/event.hpp"
 #include "core/logger.hpp"
+#include "core/session_manager.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -21,6 +22,7 @@ struct RuntimeConfig {
   int io_threads = 1;
   int worker_threads = 2;
   size_t event_queue_capacity = 4096;
+  size_t max_sessions = 10000;
   LogConfig log;
 
   /// Parses and validates a runtime config document (NULL or "" = defaults).
@@ -41,6 +43,7 @@ class Runtime {
   Logger &logger() noexcept { return logger_; }
   boost::asio::io_context &io_context() noexcept;
   boost::asio::thread_pool &workers() noexcept;
+  SessionManager &sessions() noexcept { return sessions_; }
 
   /// Queues an event for the host from any thread. Never blocks: when the queue is full
   /// the event is dropped, counted, and reported later as an overflow event.
@@ -59,6 +62,8 @@ class Runtime {
   RuntimeConfig config_;
   Logger logger_;
   std::unique_ptr<Impl> impl_;
+  // After impl_, so it is destroyed first: sessions own timers on impl_'s io_context.
+  SessionManager sessions_;
 };
 
 }  // namespace parley::core

@@ -15,7 +15,6 @@ namespace {
 constexpr int kSessionRate = 16000;
 constexpr double kTones[] = {440.0, 1000.0};  // inside the telephone band
 constexpr double kToneAmplitude = 8000.0;      // each; the sum peaks near -6 dBFS
-constexpr size_t kFrame = kSessionRate / 50;   // 20 ms
 
 }  // namespace
 

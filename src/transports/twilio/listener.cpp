@@ -1,0 +1,369 @@
+#include "transports/twilio/listener.hpp"
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "audio/g711.hpp"
+#include "audio/resampler.hpp"
+#include "common/error.hpp"
+#include "core/config_reader.hpp"
+#include "core/runtime.hpp"
+#include "core/session.hpp"
+#include "net/base64.hpp"
+#include "net/websocket_server.hpp"
+#include "transports/twilio/protocol.hpp"
+#include "transports/twilio/signature.hpp"
+
+namespace parley::twilio {
+namespace {
+
+using core::LogLevel;
+
+constexpr int kTwilioRate = 8000;
+constexpr size_t kTwilioFrame = 160;       // 20 ms of μ-law
+constexpr int kMaxWarningEvents = 10;      // per call; later ones are only counted
+constexpr int kMaxInvalidMessages = 200;   // a peer this broken is not Twilio: hang up
+constexpr uint16_t kCloseNormal = 1000;
+constexpr uint16_t kCloseUnsupported = 1003;
+constexpr uint16_t kClosePolicy = 1008;
+constexpr uint16_t kCloseTryLater = 1013;
+
+struct ListenerConfig {
+  net::WebSocketServerOptions server;
+  std::string auth_token;
+  std::string public_url;
+  size_t max_calls = 0;
+  core::SessionOptions session;
+  std::string record_dir;
+};
+
+ListenerConfig parse_config(const nlohmann::json &json, core::Runtime &runtime) {
+  core::ConfigReader root(json, "twilio listener config");
+  ListenerConfig config;
+  root.choice("transport", "twilio", {"twilio"});
+  config.server.address = root.string("address", "127.0.0.1");
+  config.server.port = static_cast<uint16_t>(root.integer("port", 0, 0, 65535));
+  config.server.path = root.string("path", "/twilio");
+  if (config.server.path.empty() || config.server.path[0] != '/') root.fail("path", "must start with '/'");
+  if (auto tls = root.object("tls")) {
+    config.server.tls_certificate_file = tls->string("certificate", "");
+    config.server.tls_private_key_file = tls->string("private_key", "");
+    if (config.server.tls_certificate_file.empty()) tls->fail("certificate", "required");
+    if (config.server.tls_private_key_file.empty()) tls->fail("private_key", "required");
+    tls->reject_unknown_keys();
+  }
+  config.auth_token = root.string("auth_token", "");
+  if (auto env = root.optional_string("auth_token_env")) {
+    const char *value = std::getenv(env->c_str());
+    if (value == nullptr || *value == '\0') root.fail("auth_token_env", "environment variable " + *env + " is not set");
+    config.auth_token = value;
+  }
+  runtime.logger().secrets().add(config.auth_token);
+  config.public_url = root.string("public_url", "");
+  config.max_calls = static_cast<size_t>(root.integer("max_calls", 0, 0, 1000000));
+  config.session.behaviour = root.choice("behaviour", "host", {"host", "echo"});
+  config.session.sample_rate = static_cast<int>(root.integer("sample_rate", 16000, 8000, 48000));
+  if (!audio::Resampler::is_supported_rate(config.session.sample_rate)) {
+    root.fail("sample_rate", "unsupported rate " + std::to_string(config.session.sample_rate) +
+                                 " (8000, 16000, 22050, 24000, 44100 or 48000)");
+  }
+  config.session.playout_lead = std::chrono::milliseconds(root.integer("playout_lead_ms", 200, 20, 10000));
+  config.server.max_message_bytes = static_cast<size_t>(root.integer("max_message_bytes", 128 * 1024, 1024, 16 << 20));
+  config.server.max_send_queue_bytes = static_cast<size_t>(root.integer("max_send_queue_bytes", 1 << 20, 4096, 64 << 20));
+  config.server.idle_timeout = std::chrono::milliseconds(root.integer("idle_timeout_ms", 15000, 100, 3600000));
+  config.server.socket_send_buffer_bytes = static_cast<int>(root.integer("socket_send_buffer_bytes", 0, 0, 64 << 20));
+  if (root.boolean("caller_audio_events", false)) config.session.caller_audio = core::CallerAudioDelivery::events;
+  config.record_dir = root.string("record_dir", "");
+  root.reject_unknown_keys();
+  return config;
+}
+
+std::string listener_id_for(uint16_t port) {
+  static std::atomic<int> counter{0};
+  return "twilio-" + std::to_string(port) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// One call: the WebSocket Twilio opened, the session it drives, and the audio conversions
+// between Twilio's 8 kHz μ-law and the session rate. Everything runs on the connection's
+// strand, which the session shares.
+class TwilioCall final : public net::WebSocketConnection::Handler,
+                         public core::MediaPort,
+                         public std::enable_shared_from_this<TwilioCall> {
+ public:
+  TwilioCall(core::Runtime &runtime, std::shared_ptr<net::WebSocketConnection> ws,
+             std::shared_ptr<core::Session> session, std::string record_dir)
+      : runtime_(runtime),
+        ws_(std::move(ws)),
+        session_(std::move(session)),
+        record_dir_(std::move(record_dir)),
+        up_(kTwilioRate, session_->options().sample_rate),
+        down_(session_->options().sample_rate, kTwilioRate) {
+    session_pcm_.resize(up_.max_output(MessageParser::kMaxPayloadBytes));
+  }
+
+  // ---- inbound: Twilio -> session ------------------------------------------------------
+  void on_text(std::string_view text) override {
+    const ParseResult result = parser_.parse(text, message_);
+    if (result == ParseResult::unknown_event) {
+      log(LogLevel::debug, "ignored: " + parser_.error());  // new Twilio events are not errors
+      return;
+    }
+    if (result == ParseResult::invalid) return invalid("malformed message ignored: " + parser_.error());
+    switch (message_.event) {
+      case Event::connected: return;
+      case Event::start: return on_start();
+      case Event::media: return on_media();
+      case Event::dtmf: return on_dtmf();
+      case Event::mark: return on_mark();
+      case Event::stop: return on_stop();
+    }
+  }
+
+  void on_binary(std::string_view message) override {
+    invalid("binary frame of " + std::to_string(message.size()) + " bytes ignored: Twilio sends only JSON text");
+  }
+
+  void on_closed(std::string_view reason) override { session_->on_transport_closed(reason); }
+
+  // ---- outbound: session -> Twilio -----------------------------------------------------
+  void send_audio(std::span<const int16_t> samples) override {
+    if (stream_sid_.empty()) return;
+    narrow_pcm_.resize(down_.max_output(samples.size()));
+    const size_t n = down_.process(samples, narrow_pcm_);
+    if (n == 0) return;  // the resampler is still filling its filter
+    ulaw_out_.resize(n);
+    audio::ulaw_encode(std::span<const int16_t>(narrow_pcm_.data(), n), ulaw_out_);
+    base64_.clear();
+    net::base64_encode(ulaw_out_, base64_);
+    std::string json;
+    json.reserve(base64_.size() + stream_sid_.size() + 64);
+    write_media(json, stream_sid_, base64_);
+    ws_->send_text(std::move(json));
+  }
+
+  void send_mark(std::string_view name) override {
+    if (stream_sid_.empty()) return;
+    std::string json;
+    write_mark(json, stream_sid_, name);
+    ws_->send_text(std::move(json));
+  }
+
+  void clear() override {
+    if (stream_sid_.empty()) return;
+    std::string json;
+    write_clear(json, stream_sid_);
+    ws_->send_text(std::move(json));
+  }
+
+  void hang_up(std::string_view reason) override {
+    // Closing the socket ends <Connect><Stream>; Twilio then runs the next TwiML verb or
+    // hangs up. The call is over now; the close handshake finishes on its own.
+    ws_->close(kCloseNormal, std::string(reason.substr(0, 120)));
+    end_session(std::string(reason));
+  }
+
+ private:
+  void on_start() {
+    if (!stream_sid_.empty()) return invalid("duplicate start ignored (stream " + stream_sid_ + " already started)");
+    const auto &start = message_.start;
+    if ((!start.encoding.empty() && start.encoding != "audio/x-mulaw") ||
+        (start.sample_rate != 0 && start.sample_rate != kTwilioRate) || (start.channels != 0 && start.channels != 1)) {
+      session_->on_transport_warning("unsupported media format " + start.encoding + "/" +
+                                     std::to_string(start.sample_rate) + "/" + std::to_string(start.channels));
+      return ws_->close(kCloseUnsupported, "unsupported media format");
+    }
+    stream_sid_ = std::string(message_.stream_sid);
+    core::CallInfo info;
+    info.transport = "twilio";
+    info.call_id = start.call_sid;
+    info.stream_id = stream_sid_;
+    info.account_id = start.account_sid;
+    info.custom_parameters = start.custom_parameters;
+    call_id_ = info.call_id;
+    if (!record_dir_.empty()) {
+      session_->start_recording(record_dir_ + "/" + (call_id_.empty() ? stream_sid_ : call_id_) + ".wav");
+    }
+    session_->on_started(std::move(info));
+  }
+
+  bool for_this_stream(const char *what) {
+    if (stream_sid_.empty()) {
+      invalid(std::string(what) + " before start ignored");
+      return false;
+    }
+    if (!message_.stream_sid.empty() && message_.stream_sid != stream_sid_) {
+      invalid(std::string(what) + " for stream '" + std::string(message_.stream_sid.substr(0, 64)) +
+              "' ignored: this call's stream is " + stream_sid_);
+      return false;
+    }
+    return true;
+  }
+
+  void on_media() {
+    if (!for_this_stream("media")) return;
+    if (!message_.track.empty() && message_.track != "inbound") return;  // only the caller's track
+    ulaw_in_.resize(net::base64_max_decoded_size(message_.payload.size()));
+    const auto decoded = net::base64_decode(message_.payload, ulaw_in_);
+    if (!decoded) return invalid("media with invalid base64 payload ignored");
+    narrow_pcm_.resize(*decoded);
+    audio::ulaw_decode(std::span<const uint8_t>(ulaw_in_.data(), *decoded), narrow_pcm_);
+    const size_t n = up_.process(narrow_pcm_, session_pcm_);
+    if (n > 0) session_->on_caller_audio(std::span<const int16_t>(session_pcm_.data(), n));
+  }
+
+  void on_dtmf() {
+    if (!for_this_stream("dtmf")) return;
+    const auto digit = message_.digit;
+    const bool valid = digit.size() == 1 && (std::isdigit(static_cast<unsigned char>(digit[0])) || digit[0] == '*' || digit[0] == '#');
+    if (!valid) return invalid("dtmf with digit '" + std::string(digit.substr(0, 8)) + "' ignored (0-9, * or #)");
+    session_->on_dtmf(digit);
+  }
+
+  void on_mark() {
+    if (!for_this_stream("mark")) return;
+    session_->on_mark_played(message_.mark_name);
+  }
+
+  // `stop` is the end of the call (Twilio closes the socket next); do not wait for that.
+  void on_stop() {
+    if (!for_this_stream("stop")) return;
+    ws_->close(kCloseNormal, "stop received");
+    end_session("caller hung up (stop)");
+  }
+
+  // Posted, so the session is not torn down under a call that is still on the stack.
+  void end_session(std::string reason) {
+    boost::asio::post(ws_->strand(), [session = session_, reason = std::move(reason)] { session->on_transport_closed(reason); });
+  }
+
+  // A message that breaks the protocol: warn (a few times per call), never crash; a peer
+  // that keeps at it is not Twilio and is hung up on.
+  void invalid(const std::string &why) {
+    ++invalid_messages_;
+    if (invalid_messages_ <= kMaxWarningEvents) {
+      session_->on_transport_warning(why);
+    }
+    if (invalid_messages_ == kMaxInvalidMessages) {
+      session_->on_transport_warning("closing: " + std::to_string(kMaxInvalidMessages) + " invalid messages");
+      ws_->close(kClosePolicy, "too many invalid messages");
+    }
+  }
+
+  void log(LogLevel level, const std::string &text) { runtime_.logger().log(level, call_id_, text); }
+
+  core::Runtime &runtime_;
+  std::shared_ptr<net::WebSocketConnection> ws_;
+  std::shared_ptr<core::Session> session_;
+  std::string record_dir_;
+  MessageParser parser_;
+  Message message_;
+  std::string stream_sid_;
+  std::string call_id_;
+  int invalid_messages_ = 0;
+  audio::Resampler up_;
+  audio::Resampler down_;
+  // Reused buffers: the frame path allocates nothing in steady state.
+  std::vector<uint8_t> ulaw_in_;
+  std::vector<int16_t> narrow_pcm_;
+  std::vector<int16_t> session_pcm_;
+  std::vector<uint8_t> ulaw_out_;
+  std::string base64_;
+};
+
+// What the server's callbacks need. Shared with them, so a handshake still in flight
+// when the listener is destroyed finds it alive (and `open` false).
+struct ListenerState {
+  ListenerState(core::Runtime &rt, ListenerConfig cfg) : runtime(rt), config(std::move(cfg)) {}
+  core::Runtime &runtime;
+  const ListenerConfig config;
+  std::string id;
+  bool tls = false;
+  std::atomic<bool> open{true};
+};
+
+net::UpgradeDecision decide_upgrade(const ListenerState &state, const net::UpgradeRequest &request) {
+  if (!state.open.load()) return {503, "listener is shutting down"};
+  if (state.config.auth_token.empty()) return {};
+  const std::string signature = request.header("x-twilio-signature");
+  std::string url = state.config.public_url;
+  if (url.empty()) url = std::string(state.tls ? "wss://" : "ws://") + request.header("host") + request.target;
+  if (validate_signature(state.config.auth_token, signature, url)) return {};
+  state.runtime.logger().log(LogLevel::warn, "", "twilio listener " + state.id + ": refused " + request.remote_address +
+                                                     (signature.empty() ? ": no X-Twilio-Signature" : ": X-Twilio-Signature mismatch") +
+                                                     " for " + url);
+  return {403, signature.empty() ? "missing X-Twilio-Signature" : "X-Twilio-Signature does not match"};
+}
+
+void accept_call(ListenerState &state, std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
+  auto &runtime = state.runtime;
+  if (!state.open.load()) return ws->close(kCloseTryLater, "listener is shutting down");
+  auto session = core::Session::create(runtime, ws->strand(), state.config.session, state.id);
+  if (!runtime.sessions().admit(session, state.id, state.config.max_calls)) {
+    const std::string reason = "server at capacity (" + std::to_string(runtime.sessions().count_of(state.id)) + " calls)";
+    runtime.post(core::make_event(core::EventType::session_rejected, "",
+                                  nlohmann::json{{"listener", state.id}, {"remote", request.remote_address}, {"reason", reason}}.dump()));
+    runtime.logger().log(LogLevel::warn, "", "twilio listener " + state.id + ": refused " + request.remote_address + ": " + reason);
+    return ws->close(kCloseTryLater, reason);
+  }
+  auto call = std::make_shared<TwilioCall>(runtime, ws, session, state.config.record_dir);
+  session->attach(call);
+  ws->start(call);
+}
+
+class TwilioListener final : public core::Listener {
+ public:
+  TwilioListener(core::Runtime &runtime, ListenerConfig config)
+      : state_(std::make_shared<ListenerState>(runtime, std::move(config))) {
+    auto decide = [state = state_](const net::UpgradeRequest &request) { return decide_upgrade(*state, request); };
+    auto accept = [state = state_](std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
+      accept_call(*state, std::move(ws), request);
+    };
+    auto log = [&runtime](int level, const std::string &message) {
+      runtime.logger().log(static_cast<LogLevel>(level), "", "twilio listener: " + message);
+    };
+    server_ = std::make_unique<net::WebSocketServer>(runtime.io_context(), state_->config.server, decide, accept, log);
+    state_->id = listener_id_for(server_->port());
+    state_->tls = server_->tls();
+    const auto &server = state_->config.server;
+    runtime.logger().log(LogLevel::info, "", "twilio listener " + state_->id + " on " + (state_->tls ? "wss://" : "ws://") +
+                                                 server.address + ":" + std::to_string(server_->port()) + server.path);
+  }
+
+  ~TwilioListener() override { stop_accepting(); }
+
+  const std::string &id() const noexcept override { return state_->id; }
+  const std::string &transport() const noexcept override { return transport_; }
+  uint16_t port() const noexcept override { return server_->port(); }
+
+  void stop_accepting() override {
+    state_->open = false;
+    server_->stop_accepting();
+  }
+
+  size_t drain(std::chrono::milliseconds deadline) override {
+    stop_accepting();
+    auto &sessions = state_->runtime.sessions();
+    if (sessions.wait_until_empty(state_->id, deadline)) return 0;
+    auto remaining = sessions.sessions_of(state_->id);
+    for (const auto &session : remaining) session->hang_up("server shutting down");
+    sessions.wait_until_empty(state_->id, std::chrono::seconds(5));
+    return remaining.size();
+  }
+
+ private:
+  std::shared_ptr<ListenerState> state_;
+  std::string transport_ = "twilio";
+  std::unique_ptr<net::WebSocketServer> server_;
+};
+
+}  // namespace
+
+std::unique_ptr<core::Listener> start_listener(core::Runtime &runtime, const nlohmann::json &config) {
+  return std::make_unique<TwilioListener>(runtime, parse_config(config, runtime));
+}
+
+}  // namespace parley::twilio

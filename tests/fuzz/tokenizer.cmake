@@ -1,0 +1,1 @@
+parley_fuzz_target(tokenizer MODULES budget)
