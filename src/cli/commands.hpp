@@ -12,5 +12,6 @@ int run_selftest(Args args);
 int run_serve(Args args);
 int run_tokens(Args args);
 int run_budget(Args args);
+int run_loadgen(Args args);
 
 }  // namespace parley::cli

@@ -23,6 +23,8 @@ constexpr Command kCommands[] = {
      parley::cli::run_tokens},
     {"budget", "budget controller tools: `budget simulate` runs it against a simulated model",
      parley::cli::run_budget},
+    {"loadgen", "simulate N concurrent Twilio callers against a server and measure it",
+     parley::cli::run_loadgen},
 };
 
 void print_usage(std::FILE *to) {

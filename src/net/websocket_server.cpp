@@ -191,6 +191,8 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
 
   void on_written(beast::error_code ec) {
     writing_ = false;
+    // After finish() the queue is released here, once Beast no longer points into it.
+    if (closed_) return release_writes();
     if (ec) return finish(describe(ec));
     queued_bytes_ -= writes_.front().size();
     writes_.pop_front();
@@ -224,9 +226,13 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   void finish(std::string reason) {
     if (closed_) return;
     closed_ = true;
+    if (!writing_) release_writes();  // else the buffer in flight must outlive the write
+    if (auto handler = std::move(handler_)) handler->on_closed(reason);
+  }
+
+  void release_writes() {
     writes_.clear();
     queued_bytes_ = 0;
-    if (auto handler = std::move(handler_)) handler->on_closed(reason);
   }
 
   std::shared_ptr<Shared> shared_;

@@ -445,7 +445,8 @@ class Playback {
 // [160k, 160k + 160), so it is back when the received byte count reaches 160(k+1) + offset; its
 // RTT is that moment minus the moment frame k was queued for sending. A resampler in the echo
 // path cannot emit a sample before the input that follows it has arrived, so its delay shows
-// up here as it would for a caller.
+// up here as it would for a caller. The echo of frame k *starts* when the count passes
+// 160k + offset: that moment gives the start RTT, which leaves out what the server holds back.
 class EchoMeter {
  public:
   void reset(int64_t offset_bytes) {
@@ -459,9 +460,14 @@ class EchoMeter {
     ++sent_;
   }
 
-  void audio_received(uint64_t bytes, Clock::time_point when, std::vector<float> &rtt_ms) {
+  void audio_received(uint64_t bytes, Clock::time_point when, std::vector<float> &rtt_ms,
+                      std::vector<float> &rtt_start_ms) {
     received_ += static_cast<int64_t>(bytes);
     const int64_t echoed = received_ - offset_;
+    while (begun_ < sent_ && echoed > static_cast<int64_t>(kFrameBytes * begun_)) {
+      rtt_start_ms.push_back(to_ms(when - send_time(begun_)));
+      ++begun_;
+    }
     while (matched_ < sent_ && echoed >= static_cast<int64_t>(kFrameBytes * (matched_ + 1))) {
       rtt_ms.push_back(to_ms(when - send_time(matched_)));
       ++matched_;
@@ -487,7 +493,8 @@ class EchoMeter {
   std::vector<Clock::time_point> send_times_;
   Clock::time_point first_send_{};
   uint64_t sent_ = 0;
-  uint64_t matched_ = 0;
+  uint64_t matched_ = 0;  // frames completely back
+  uint64_t begun_ = 0;    // frames whose echo has started
   int64_t received_ = 0;
   int64_t offset_ = 0;
 };
@@ -684,7 +691,10 @@ class CallBase : protected Ticking {
     report_.connected = true;
     report_.http_status = 101;
     counters_.connected.fetch_add(1, std::memory_order_relaxed);
-    if (script_.send_media) report_.rtt_ms.reserve(total_frames_);
+    if (script_.send_media) {
+      report_.rtt_ms.reserve(total_frames_);
+      report_.rtt_start_ms.reserve(total_frames_);
+    }
     meter_.reset(script_.echo_offset_bytes);
     outbox_.push() = TwilioMessages::connected();
     outbox_.push() = messages_.start(script_.custom_parameters);
@@ -875,7 +885,7 @@ class CallBase : protected Ticking {
     ++report_.media_received;
     report_.bytes_received += audio.size();
     if (report_.first_response_ms < 0 && meter_.sent() > 0) report_.first_response_ms = to_ms(now - meter_.first_send());
-    meter_.audio_received(audio.size(), now, report_.rtt_ms);
+    meter_.audio_received(audio.size(), now, report_.rtt_ms, report_.rtt_start_ms);
     if (script_.keep_received_audio) report_.received_audio.insert(report_.received_audio.end(), audio.begin(), audio.end());
     if (!playback_.push_audio(audio.size()) && !warned_ceiling_) {
       warned_ceiling_ = true;

@@ -93,7 +93,8 @@ struct CallerReport {
   uint64_t frames_received = 0;
   uint64_t marks_received = 0;
   uint64_t clears_received = 0;
-  std::vector<float> rtt_ms;     ///< one per frame whose echo came back completely
+  std::vector<float> rtt_ms;        ///< per frame: sent -> its echo completely back
+  std::vector<float> rtt_start_ms;  ///< per frame: sent -> the first byte of its echo back
   float first_response_ms = -1;  ///< first media sent -> first media received; -1 = never
   bool drain_timed_out = false;
   std::vector<std::string> marks_echoed_names;  ///< in the order they were echoed

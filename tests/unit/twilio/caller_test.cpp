@@ -577,6 +577,7 @@ TEST(TwilioCaller, ImmediateEchoReturnsEveryFrameQuickly) {
     EXPECT_GE(rtt, 0.0f);
     EXPECT_LT(rtt, 15.0f);
   }
+  EXPECT_EQ(report.rtt_start_ms.size(), 50u);
   EXPECT_GE(report.first_response_ms, 0.0f);
   EXPECT_LT(report.first_response_ms, 15.0f);
   EXPECT_FALSE(report.drain_timed_out);
@@ -612,6 +613,11 @@ TEST(TwilioCaller, RechunkedEchoIsMeasuredByByteCount) {
   EXPECT_NEAR(report.rtt_ms[2], 40.0f, 15.0f);
   // Frame 4 (bytes 640-799) is in the second chunk too: ~0 ms.
   EXPECT_LT(report.rtt_ms[4], 15.0f);
+  // Start RTTs: frame 1's echo starts in the first chunk (~20 ms), frame 2's in it too (~0 ms).
+  ASSERT_EQ(report.rtt_start_ms.size(), 50u);
+  EXPECT_NEAR(report.rtt_start_ms[0], 40.0f, 15.0f);
+  EXPECT_NEAR(report.rtt_start_ms[1], 20.0f, 15.0f);
+  EXPECT_LT(report.rtt_start_ms[2], 15.0f);
 }
 
 TEST(TwilioCaller, EchoOffsetShiftsTheByteAccounting) {

@@ -1,0 +1,1 @@
+parley_fuzz_target(twilio_message MODULES twilio)
