@@ -108,12 +108,15 @@ TEST(TwilioServer, HostPlaysAudioPacedToTheLeadThenMarks) {
   const auto begin = std::chrono::steady_clock::now();
   session->play(audio, 16000);
   session->send_mark("after-1s");
-  // Within the first 100 ms, at most the lead (plus a frame) may have been sent.
-  const auto early = read_for(caller, 100ms);
-  EXPECT_LE(media_bytes(early), (200 + 20 + 100) * 8u) << "audio was not paced";
-  EXPECT_GE(media_bytes(early), 150 * 8u) << "the lead was not filled at once";
+  // Paced: by any moment T after play(), at most the lead + T (+ one frame) has been sent;
+  // and the lead itself goes out at once. T is measured, so a loaded machine cannot fail it.
+  const auto early = read_for(caller, 300ms);
+  const double elapsed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - begin).count();
+  EXPECT_LE(static_cast<double>(media_bytes(early)), (200 + 20 + elapsed_ms) * 8) << "audio was not paced";
+  EXPECT_GE(media_bytes(early), 200 * 8u - 160) << "the lead was not filled at once";
+  EXPECT_LT(media_bytes(early), 8000u) << "all of the audio went out at once";
 
-  auto rest = read_for(caller, 1500ms);
+  auto rest = read_for(caller, 1300ms);
   size_t total = media_bytes(early) + media_bytes(rest);
   EXPECT_NEAR(static_cast<double>(total), 8000.0, 160.0);
   // The mark comes after all the audio, and not before real time allowed it.
