@@ -186,6 +186,27 @@ class ServerProbe {
   int pid_;
 };
 
+// Whole-machine CPU from /proc/stat: busy and total time in ms, summed over every core.
+struct MachineCpu {
+  double busy_ms = 0, total_ms = 0;
+};
+
+MachineCpu machine_cpu() {
+  std::ifstream file("/proc/stat");
+  std::string label;
+  file >> label;  // "cpu": the sum over all cores
+  MachineCpu cpu;
+  double value = 0;
+  for (int index = 0; index < 8 && file >> value; ++index) {  // user nice system idle iowait irq softirq steal
+    cpu.total_ms += value;
+    if (index != 3 && index != 4) cpu.busy_ms += value;
+  }
+  const double ms_per_tick = 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  cpu.busy_ms *= ms_per_tick;
+  cpu.total_ms *= ms_per_tick;
+  return cpu;
+}
+
 double own_cpu_ms() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -244,6 +265,8 @@ struct Samples {
   // The steady window: every call in its media (or idle) phase.
   std::optional<double> steady_cpu_start_ms, steady_cpu_end_ms;
   Clock::time_point steady_start{}, steady_end{};
+  MachineCpu machine_steady_start, machine_steady_end;
+  double own_steady_start_ms = 0, own_steady_end_ms = 0;
   double server_cpu_run_start_ms = -1, server_cpu_run_end_ms = -1;
   double wall_s = 0;
   double loadgen_cpu_ms = 0;
@@ -268,12 +291,18 @@ Samples watch(twilio::CallerFleet &fleet, const ServerProbe &server, Clock::dura
     if (server.enabled()) {
       if (all_active) {
         const double cpu = server.cpu_ms();
+        const MachineCpu machine = machine_cpu();
+        const double own = own_cpu_ms();
         if (!s.steady_cpu_start_ms) {
           s.steady_cpu_start_ms = cpu;
           s.steady_start = now;
+          s.machine_steady_start = machine;
+          s.own_steady_start_ms = own;
         }
         s.steady_cpu_end_ms = cpu;
         s.steady_end = now;
+        s.machine_steady_end = machine;
+        s.own_steady_end_ms = own;
       }
       if (now >= next_rss) {
         next_rss += 500ms;
@@ -370,16 +399,19 @@ nlohmann::ordered_json figures(const Options &o, const std::string &audio_name,
   j["frames_received"] = frames_received;
   j["frames_lost"] = frames_sent - frames_received;
   j["rtt_samples"] = rtt.size();
-  j["rtt_ms_p50"] = round_to(percentile(rtt, 0.50), 2);
-  j["rtt_ms_p90"] = round_to(percentile(rtt, 0.90), 2);
-  j["rtt_ms_p99"] = round_to(percentile(rtt, 0.99), 2);
-  j["rtt_ms_max"] = round_to(rtt.empty() ? 0 : *std::max_element(rtt.begin(), rtt.end()), 2);
-  j["rtt_start_ms_p50"] = round_to(percentile(rtt_start, 0.50), 2);
-  j["rtt_start_ms_p99"] = round_to(percentile(rtt_start, 0.99), 2);
-  j["rtt_start_ms_max"] = round_to(rtt_start.empty() ? 0 : *std::max_element(rtt_start.begin(), rtt_start.end()), 2);
-  j["first_response_ms_p50"] = round_to(percentile(first_response, 0.50), 2);
-  j["first_response_ms_max"] =
-      round_to(first_response.empty() ? 0 : *std::max_element(first_response.begin(), first_response.end()), 2);
+  // null when there is nothing to take a percentile of
+  auto stat = [](std::vector<float> &values, double p) {
+    return values.empty() ? nlohmann::json(nullptr) : nlohmann::json(round_to(percentile(values, p), 2));
+  };
+  j["rtt_ms_p50"] = stat(rtt, 0.50);
+  j["rtt_ms_p90"] = stat(rtt, 0.90);
+  j["rtt_ms_p99"] = stat(rtt, 0.99);
+  j["rtt_ms_max"] = stat(rtt, 1.0);
+  j["rtt_start_ms_p50"] = stat(rtt_start, 0.50);
+  j["rtt_start_ms_p99"] = stat(rtt_start, 0.99);
+  j["rtt_start_ms_max"] = stat(rtt_start, 1.0);
+  j["first_response_ms_p50"] = stat(first_response, 0.50);
+  j["first_response_ms_max"] = stat(first_response, 1.0);
   j["drain_timeouts"] = drain_timeouts;
   j["marks_received"] = marks_received;
   j["marks_echoed"] = marks_echoed;
@@ -411,6 +443,16 @@ nlohmann::ordered_json figures(const Options &o, const std::string &audio_name,
   j["server_cpu_percent_of_one_core"] =
       server && steady_s >= 1 ? nlohmann::json(round_to((*s.steady_cpu_end_ms - *s.steady_cpu_start_ms) / (steady_s * 10), 1))
                               : nlohmann::json(nullptr);
+  if (server && steady_s >= 1) {
+    // Everything else the machine did meanwhile: a busy machine invalidates the figures.
+    const double cores = static_cast<double>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    const double busy = s.machine_steady_end.busy_ms - s.machine_steady_start.busy_ms;
+    const double total = s.machine_steady_end.total_ms - s.machine_steady_start.total_ms;
+    const double ours = (*s.steady_cpu_end_ms - *s.steady_cpu_start_ms) + (s.own_steady_end_ms - s.own_steady_start_ms);
+    j["machine_cores"] = static_cast<int>(cores);
+    j["machine_cpu_busy_percent"] = round_to(total > 0 ? 100 * busy / total : 0, 1);
+    j["other_processes_cpu_percent_of_one_core"] = round_to(std::max(0.0, busy - ours) / (steady_s * 10), 1);
+  }
   j["server_rss_before_mb"] = server ? nlohmann::json(round_to(s.server_rss_before_kb / 1024, 2)) : nlohmann::json(nullptr);
   j["server_peak_rss_mb"] = server ? nlohmann::json(round_to(s.server_peak_rss_kb / 1024, 2)) : nlohmann::json(nullptr);
   j["server_rss_per_call_kb"] =

@@ -126,7 +126,9 @@ struct Session::Impl {
   std::string id;
   std::string listener_id;
   std::atomic<SessionState> state{SessionState::connecting};
-  std::shared_ptr<MediaPort> port;
+  // Weak: the transport owns the session, never the other way round, so a runtime torn
+  // down with calls still live leaves no cycle behind.
+  std::weak_ptr<MediaPort> port;
   CallInfo info;
   bool started = false;
 
@@ -236,12 +238,13 @@ void release_outbound_audio(Session::Impl &impl, size_t samples) {
 
 // Releases queued items to the transport while the far end's buffer is under the lead.
 static void pump(const std::shared_ptr<Session> &self, Session::Impl &impl) {
-  if (!impl.port || impl.state.load() != SessionState::active) return;
+  const auto port = impl.port.lock();
+  if (!port || impl.state.load() != SessionState::active) return;
   const auto now = Clock::now();
   while (!impl.outbound.empty()) {
     auto &item = impl.outbound.front();
     if (!item.mark.empty()) {
-      impl.port->send_mark(item.mark);
+      port->send_mark(item.mark);
       impl.marks_in_flight.push_back(std::move(item.mark));
       count(impl, [](SessionCounters &c) { ++c.marks_sent; });
       impl.outbound.pop_front();
@@ -263,7 +266,7 @@ static void pump(const std::shared_ptr<Session> &self, Session::Impl &impl) {
     }
     const size_t n = std::min(impl.frame_samples, item.audio.size() - item.offset);
     const std::span<const int16_t> frame(item.audio.data() + item.offset, n);
-    impl.port->send_audio(frame);
+    port->send_audio(frame);
     if (impl.recorder) impl.recorder->write_now(audio::CallChannel::agent, frame);
     count(impl, [](SessionCounters &c) { ++c.agent_frames; });
     impl.playout_end = std::max(impl.playout_end, now) + impl.duration_of(n);
@@ -473,7 +476,7 @@ void Session::clear() {
     impl.playout_end = Clock::now();
     // Marks already at the far end come back as echoes; they were flushed, not played.
     for (const auto &mark : impl.marks_in_flight) ++impl.marks_cleared_pending[mark];
-    if (impl.port) impl.port->clear();
+    if (auto port = impl.port.lock()) port->clear();
   });
 }
 
@@ -482,9 +485,9 @@ void Session::hang_up(std::string reason) {
   boost::asio::post(impl.strand, [self = shared_from_this(), &impl, reason = std::move(reason)] {
     const auto state = impl.state.load();
     if (state == SessionState::closed) return;
-    if (impl.port) {
+    if (auto port = impl.port.lock()) {
       impl.state = SessionState::closing;
-      impl.port->hang_up(reason);
+      port->hang_up(reason);
     } else {
       self->on_transport_closed(reason);
     }

@@ -109,6 +109,8 @@ class Session : public std::enable_shared_from_this<Session> {
   SessionState state() const noexcept;  // readable from any thread
 
   // ---- transport side: call on the strand --------------------------------------------
+  /// The session keeps only a weak reference: the transport must own the port (and the
+  /// session) for as long as the call lasts.
   void attach(std::shared_ptr<MediaPort> port);
   void on_started(CallInfo info);
   /// Caller audio at the session rate, any length (usually 20 ms).

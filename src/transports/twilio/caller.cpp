@@ -35,6 +35,9 @@
 #include <map>
 #include <numbers>
 #include <random>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "audio/g711.hpp"
@@ -58,7 +61,7 @@ using error_code = boost::system::error_code;
 constexpr size_t kFrameBytes = 160;  // 20 ms of μ-law at 8 kHz
 constexpr auto kFrameInterval = std::chrono::milliseconds(20);
 constexpr size_t kMaxMessageBytes = 16 * 1024 * 1024;  // one server message
-constexpr const char *kUserAgent = "Twilio.TmeWs/1.0 (parley caller simulation)";
+constexpr const char *kUserAgent = "parley-twilio-caller/1.0";
 
 float to_ms(Clock::duration d) { return std::chrono::duration<float, std::milli>(d).count(); }
 
@@ -621,11 +624,14 @@ struct IoShard {
   size_t next_start = 0;
   size_t finished = 0;
   std::thread thread;
+  std::function<void()> on_all_finished;  // tells the fleet
 
   // Stops the io_context once every call is done: Beast may leave a handshake timer armed
   // after a refused upgrade, and nothing should keep the thread waiting for it.
   void call_finished() {
-    if (++finished == calls.size()) io.stop();
+    if (++finished < calls.size()) return;
+    io.stop();
+    if (on_all_finished) on_all_finished();
   }
 };
 
@@ -698,15 +704,15 @@ class CallBase : protected Ticking {
     meter_.reset(script_.echo_offset_bytes);
     outbox_.push() = TwilioMessages::connected();
     outbox_.push() = messages_.start(script_.custom_parameters);
-    started_ = true;
     stream_start_ = Clock::now();
     move_to(Phase::media);
     shard_.metronome.join(this);
   }
 
   void text_received(std::string_view text, Clock::time_point now) {
-    if (phase_ != Phase::media && phase_ != Phase::draining) return;  // after stop: not heard
-    if (!started_) return protocol_error("message before start was sent: '" + excerpt(text) + "'");
+    // Reading starts only once `start` is written, so a server that speaks first fails the
+    // streamSid check: it cannot know the sid yet. After `stop` nothing more is heard.
+    if (phase_ != Phase::media && phase_ != Phase::draining) return;
     const auto message = shard_.reader.read(text, messages_.stream_sid());
     if (!message) return protocol_error(shard_.reader.error());
     switch (message->kind) {
@@ -832,7 +838,12 @@ class CallBase : protected Ticking {
     if (audio == nullptr || audio->empty()) {
       frame.fill(audio::ulaw_silence);
     } else {
-      for (auto &byte : frame) byte = (*audio)[audio_position_++ % audio->size()];
+      for (size_t filled = 0; filled < frame.size();) {  // the audio loops
+        const size_t n = std::min(frame.size() - filled, audio->size() - audio_position_);
+        std::memcpy(frame.data() + filled, audio->data() + audio_position_, n);
+        filled += n;
+        audio_position_ = (audio_position_ + n) % audio->size();
+      }
     }
     const auto timestamp = std::chrono::duration_cast<std::chrono::milliseconds>(due - stream_start_).count();
     messages_.append_media(outbox_.push(), frame, timestamp);
@@ -878,6 +889,7 @@ class CallBase : protected Ticking {
   void end_without_stop() {
     report_.frames_received = meter_.frames_echoed();
     outbox_.clear();
+    close_requested_ = false;
     if (phase_ == Phase::media || phase_ == Phase::draining) move_to(Phase::closing);
   }
 
@@ -912,7 +924,6 @@ class CallBase : protected Ticking {
   uint64_t ticks_ = 0;
   size_t audio_position_ = 0;
   size_t next_dtmf_ = 0;
-  bool started_ = false;
   bool warned_ceiling_ = false;
   Clock::time_point stream_start_{}, media_epoch_{}, drain_start_{};
 
@@ -926,6 +937,9 @@ std::string upgrade_error(const error_code &ec, int status) {
   return "upgrade: " + ec.message();
 }
 
+// The io_context's own executor rather than any_io_executor: no type erasure on the frame path.
+using CallStream = beast::basic_stream<tcp, asio::io_context::executor_type>;
+
 template <class NextLayer>
 class CallIo final : public CallBase {
  public:
@@ -935,7 +949,7 @@ class CallIo final : public CallBase {
       : CallBase(shard, script, target, counters), ws_(std::forward<StreamArgs>(stream_args)...) {}
 
  private:
-  static constexpr bool kTls = !std::is_same_v<NextLayer, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<NextLayer, CallStream>;
 
   auto &lowest() { return beast::get_lowest_layer(ws_); }
 
@@ -981,8 +995,8 @@ class CallIo final : public CallBase {
         return give_up(upgrade_error(ec, status), status);
       }
       upgraded();
+      flush();  // connected + start go out before anything is read
       read_next();
-      flush();
     });
   }
 
@@ -1078,8 +1092,8 @@ class CallIo final : public CallBase {
   bool close_started_ = false, aborted_ = false;
 };
 
-using PlainCall = CallIo<beast::tcp_stream>;
-using TlsCall = CallIo<ssl::stream<beast::tcp_stream>>;
+using PlainCall = CallIo<CallStream>;
+using TlsCall = CallIo<ssl::stream<CallStream>>;
 
 std::unique_ptr<ssl::context> make_tls_context(const CallerTls &settings) {
   auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
@@ -1112,6 +1126,9 @@ struct CallerFleet::Impl {
   std::vector<std::unique_ptr<IoShard>> shards;
   std::vector<std::unique_ptr<CallBase>> calls;  // script order
   bool started = false, joined = false;
+  std::mutex mutex;
+  std::condition_variable shards_done;
+  size_t finished_shards = 0;
 
   Target &target_for(const CallerScript &script);
   void run_shard(IoShard &shard);
@@ -1208,6 +1225,11 @@ void CallerFleet::start() {
     shard.start_times.push_back(epoch + m.options.ramp * static_cast<int64_t>(i) / total);
   }
   for (auto &shard : m.shards) {
+    shard->on_all_finished = [&m] {
+      std::lock_guard lock(m.mutex);
+      ++m.finished_shards;
+      m.shards_done.notify_all();
+    };
     m.schedule_start(*shard);
     shard->thread = std::thread([&m, &shard = *shard] { m.run_shard(shard); });
   }
@@ -1228,12 +1250,10 @@ FleetProgress CallerFleet::progress() const noexcept {
 }
 
 bool CallerFleet::wait_for(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  for (;;) {
-    if (impl_->counters.finished.load() == impl_->calls.size()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  Impl &m = *impl_;
+  if (m.calls.empty()) return true;
+  std::unique_lock lock(m.mutex);
+  return m.shards_done.wait_for(lock, timeout, [&m] { return m.finished_shards == m.shards.size(); });
 }
 
 void CallerFleet::Impl::join() {

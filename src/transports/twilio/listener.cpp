@@ -24,7 +24,6 @@ namespace {
 using core::LogLevel;
 
 constexpr int kTwilioRate = 8000;
-constexpr size_t kTwilioFrame = 160;       // 20 ms of μ-law
 constexpr int kMaxWarningEvents = 10;      // per call; later ones are only counted
 constexpr int kMaxInvalidMessages = 200;   // a peer this broken is not Twilio: hang up
 constexpr uint16_t kCloseNormal = 1000;

@@ -558,6 +558,17 @@ TEST(TwilioCaller, ServerClosingFirstIsRecordedAndNothingMoreIsSent) {
   EXPECT_LT(report.frames_sent, 20u);
 }
 
+TEST(TwilioCaller, ServerClosingNormallyAfterStopIsClean) {
+  FakeServer server([](Connection &c, const Received &r) {
+    if (r.message.value("event", "") == "stop") c.close(1000, "");
+  });
+  const auto report = run_one(script_for(server, 200ms));
+  ASSERT_TRUE(server.wait_finished(1));
+  EXPECT_TRUE(report.stop_sent);
+  EXPECT_TRUE(report.error.empty()) << report.error;
+  EXPECT_TRUE(report.completed_cleanly());
+}
+
 // ---------------------------------------------------------------------------------------------
 // RTT accounting
 

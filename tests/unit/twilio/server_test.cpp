@@ -30,7 +30,10 @@ std::vector<nlohmann::json> talk(TestCaller &caller, const std::vector<uint8_t> 
 size_t media_bytes(const std::vector<nlohmann::json> &messages) {
   size_t bytes = 0;
   for (const auto &m : messages) {
-    if (m["event"] == "media") bytes += m["media"]["payload"].get<std::string>().size() / 4 * 3;
+    if (m["event"] != "media") continue;
+    const auto payload = m["media"]["payload"].get<std::string>();
+    const size_t padding = payload.ends_with("==") ? 2 : payload.ends_with("=") ? 1 : 0;
+    bytes += payload.size() / 4 * 3 - padding;
   }
   return bytes;
 }
