@@ -50,7 +50,9 @@ class Halfband {
   std::array<float, 32> odd_taps_{};
   // Input history, newest last: the 64 samples before the current chunk.
   std::array<float, kTaps - 1> history_{};
-  std::vector<float> work_;        // history + current chunk, reused
+  std::vector<float> work_;          // history + current chunk, reused
+  std::vector<float> interpolated_;  // filter outputs of the current chunk, reused
+  std::vector<float> strided_;       // every other input sample (down-sampling), reused
   uint64_t inputs_seen_ = 0;       // for delay compensation and down-sampling phase
   uint64_t outputs_skipped_ = 0;   // leading outputs dropped to compensate the delay
   size_t flushed_ = 0;             // zero samples fed by flush() so far
