@@ -100,9 +100,7 @@ class TwilioCall final : public net::WebSocketConnection::Handler,
         session_(std::move(session)),
         record_dir_(std::move(record_dir)),
         up_(kTwilioRate, session_->options().sample_rate),
-        down_(session_->options().sample_rate, kTwilioRate) {
-    session_pcm_.resize(up_.max_output(MessageParser::kMaxPayloadBytes));
-  }
+        down_(session_->options().sample_rate, kTwilioRate) {}
 
   // ---- inbound: Twilio -> session ------------------------------------------------------
   void on_text(std::string_view text) override {
@@ -210,6 +208,9 @@ class TwilioCall final : public net::WebSocketConnection::Handler,
     if (!decoded) return invalid("media with invalid base64 payload ignored");
     narrow_pcm_.resize(*decoded);
     audio::ulaw_decode(std::span<const uint8_t>(ulaw_in_.data(), *decoded), narrow_pcm_);
+    // Sized by what arrives (a 20 ms frame needs 322 samples), not by the largest legal
+    // payload: idle calls must stay small.
+    session_pcm_.resize(up_.max_output(narrow_pcm_.size()));
     const size_t n = up_.process(narrow_pcm_, session_pcm_);
     if (n > 0) session_->on_caller_audio(std::span<const int16_t>(session_pcm_.data(), n));
   }
