@@ -152,8 +152,11 @@ struct Session::Impl {
   std::shared_ptr<std::atomic<int>> audio_in_flight;
   size_t echo_samples_since_mark = 0;
   uint64_t echo_marks = 0;
-  SessionCounters counters;
-  mutable std::mutex counters_mutex;  // counters() from host threads takes a snapshot
+  // Written on the strand, read by host threads: relaxed atomics, no lock on the frame path.
+  struct {
+    std::atomic<uint64_t> caller_frames{0}, agent_frames{0}, audio_events_dropped{0}, dtmf{0}, marks_sent{0},
+        marks_played{0}, marks_cleared{0}, clears{0};
+  } counters;
 
   Logger &log() { return runtime.logger(); }
   std::chrono::nanoseconds duration_of(size_t samples) const {
@@ -180,17 +183,16 @@ const boost::asio::any_io_executor &Session::strand() const noexcept { return im
 SessionState Session::state() const noexcept { return impl_->state.load(); }
 
 SessionCounters Session::counters() const {
-  std::lock_guard lock(impl_->counters_mutex);
-  return impl_->counters;
+  const auto &c = impl_->counters;
+  constexpr auto relaxed = std::memory_order_relaxed;
+  return {c.caller_frames.load(relaxed), c.agent_frames.load(relaxed), c.audio_events_dropped.load(relaxed),
+          c.dtmf.load(relaxed), c.marks_sent.load(relaxed), c.marks_played.load(relaxed),
+          c.marks_cleared.load(relaxed), c.clears.load(relaxed)};
 }
 
 namespace {
 
-template <typename Update>
-void count(Session::Impl &impl, Update update) {
-  std::lock_guard lock(impl.counters_mutex);
-  update(impl.counters);
-}
+void bump(std::atomic<uint64_t> &counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
 void post_event(Session::Impl &impl, EventType type, nlohmann::json payload) {
   impl.runtime.post(make_event(type, impl.id, payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
@@ -200,7 +202,7 @@ void post_event(Session::Impl &impl, EventType type, nlohmann::json payload) {
 // max_audio_events_in_flight frames of memory, and the rest are counted as dropped.
 void post_audio_event(Session::Impl &impl, EventType type, std::span<const int16_t> samples, int rate) {
   if (impl.audio_in_flight->load(std::memory_order_relaxed) >= impl.options.max_audio_events_in_flight) {
-    count(impl, [](SessionCounters &c) { ++c.audio_events_dropped; });
+    bump(impl.counters.audio_events_dropped);
     return;
   }
   auto event = make_event(type, impl.id, "{\"sample_rate\":" + std::to_string(rate) + "}");
@@ -208,7 +210,7 @@ void post_audio_event(Session::Impl &impl, EventType type, std::span<const int16
   event->sample_rate = rate;
   impl.audio_in_flight->fetch_add(1, std::memory_order_relaxed);
   event->in_flight = impl.audio_in_flight;
-  if (!impl.runtime.post(std::move(event))) count(impl, [](SessionCounters &c) { ++c.audio_events_dropped; });
+  if (!impl.runtime.post(std::move(event))) bump(impl.counters.audio_events_dropped);
 }
 
 std::vector<int16_t> take_buffer(Session::Impl &impl) {
@@ -226,7 +228,7 @@ void recycle(Session::Impl &impl, std::vector<int16_t> &&buffer) {
 
 void resolve_mark(Session::Impl &impl, const std::string &name, MarkOutcome outcome) {
   impl.marks.set(name, outcome);
-  count(impl, [&](SessionCounters &c) { ++(outcome == MarkOutcome::played ? c.marks_played : c.marks_cleared); });
+  bump(outcome == MarkOutcome::played ? impl.counters.marks_played : impl.counters.marks_cleared);
   post_event(impl, EventType::mark, {{"name", name}, {"outcome", mark_outcome_name(outcome)}});
 }
 
@@ -246,7 +248,7 @@ static void pump(const std::shared_ptr<Session> &self, Session::Impl &impl) {
     if (!item.mark.empty()) {
       port->send_mark(item.mark);
       impl.marks_in_flight.push_back(std::move(item.mark));
-      count(impl, [](SessionCounters &c) { ++c.marks_sent; });
+      bump(impl.counters.marks_sent);
       impl.outbound.pop_front();
       continue;
     }
@@ -268,7 +270,7 @@ static void pump(const std::shared_ptr<Session> &self, Session::Impl &impl) {
     const std::span<const int16_t> frame(item.audio.data() + item.offset, n);
     port->send_audio(frame);
     if (impl.recorder) impl.recorder->write_now(audio::CallChannel::agent, frame);
-    count(impl, [](SessionCounters &c) { ++c.agent_frames; });
+    bump(impl.counters.agent_frames);
     impl.playout_end = std::max(impl.playout_end, now) + impl.duration_of(n);
     item.offset += n;
     release_outbound_audio(impl, n);
@@ -308,7 +310,7 @@ void Session::on_started(CallInfo info) {
 void Session::on_caller_audio(std::span<const int16_t> samples) {
   auto &impl = *impl_;
   if (impl.state.load() != SessionState::active) return;
-  count(impl, [](SessionCounters &c) { ++c.caller_frames; });
+  bump(impl.counters.caller_frames);
   if (impl.recorder) impl.recorder->write_now(audio::CallChannel::caller, samples);
   if (impl.options.caller_audio == CallerAudioDelivery::events) {
     post_audio_event(impl, EventType::caller_audio, samples, impl.options.sample_rate);
@@ -334,7 +336,7 @@ void Session::on_caller_audio(std::span<const int16_t> samples) {
 
 void Session::on_dtmf(std::string_view digit) {
   auto &impl = *impl_;
-  count(impl, [](SessionCounters &c) { ++c.dtmf; });
+  bump(impl.counters.dtmf);
   post_event(impl, EventType::dtmf, {{"digit", std::string(digit)}});
 }
 
@@ -461,7 +463,7 @@ void Session::clear() {
   auto &impl = *impl_;
   boost::asio::post(impl.strand, [self = shared_from_this(), &impl] {
     if (impl.state.load() != SessionState::active) return;
-    count(impl, [](SessionCounters &c) { ++c.clears; });
+    bump(impl.counters.clears);
     size_t dropped = 0;
     for (auto &item : impl.outbound) {
       if (!item.mark.empty()) {
