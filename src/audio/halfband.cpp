@@ -30,6 +30,18 @@ inline int16_t to_pcm16(float value) {
   return static_cast<int16_t>(_mm_cvtss_si32(_mm_set_ss(std::clamp(value, -32768.0f, 32767.0f))));
 }
 
+// Eight at a time: clamp, round to nearest even (cvtps2dq), pack with saturation.
+void to_pcm16(const float *in, int16_t *out, size_t count) {
+  const __m128 low = _mm_set1_ps(-32768.0f), high = _mm_set1_ps(32767.0f);
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m128 a = _mm_min_ps(_mm_max_ps(_mm_loadu_ps(in + i), low), high);
+    const __m128 b = _mm_min_ps(_mm_max_ps(_mm_loadu_ps(in + i + 4), low), high);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + i), _mm_packs_epi32(_mm_cvtps_epi32(a), _mm_cvtps_epi32(b)));
+  }
+  for (; i < count; ++i) out[i] = to_pcm16(in[i]);
+}
+
 using float8 = float __attribute__((vector_size(32)));
 
 // y[j] = sum over m < 32 of taps[m] * x[j + m], for j < count: eight outputs at a time, so
@@ -116,16 +128,19 @@ size_t Halfband::process(std::span<const int16_t> in, std::span<int16_t> out) {
 }
 
 size_t Halfband::up(std::span<const int16_t> in, std::span<int16_t> out) {
-  // Odd outputs: y[i] = sum of taps over x[t-31 .. t] for input t = chunk index i.
+  // Odd outputs: y[i] = sum of taps over x[t-31 .. t] for input t = chunk index i; even
+  // outputs are the input delayed. Interleave both as floats, then convert in one pass.
   interpolated_.resize(in.size());
   fir32(odd_taps_.data(), work_.data() + kHistory - 31, interpolated_.data(), in.size());
-  size_t written = 0;
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (inputs_seen_ + i < kDelayLow) continue;  // delay compensation
-    out[written++] = to_pcm16(work_[kHistory + i - kDelayLow]);
-    out[written++] = to_pcm16(2.0f * interpolated_[i]);
+  const size_t skip = inputs_seen_ < kDelayLow ? std::min<size_t>(kDelayLow - inputs_seen_, in.size()) : 0;  // delay compensation
+  const size_t pairs = in.size() - skip;
+  interleaved_.resize(2 * pairs);
+  for (size_t j = 0; j < pairs; ++j) {
+    interleaved_[2 * j] = work_[kHistory + skip + j - kDelayLow];
+    interleaved_[2 * j + 1] = 2.0f * interpolated_[skip + j];
   }
-  return written;
+  to_pcm16(interleaved_.data(), out.data(), 2 * pairs);
+  return 2 * pairs;
 }
 
 size_t Halfband::down(std::span<const int16_t> in, std::span<int16_t> out) {
@@ -139,12 +154,10 @@ size_t Halfband::down(std::span<const int16_t> in, std::span<int16_t> out) {
   for (size_t q = 0; q < strided_.size(); ++q) strided_[q] = work_[first - 63 + 2 * q];
   interpolated_.resize(outputs);
   fir32(odd_taps_.data(), strided_.data(), interpolated_.data(), outputs);
-  size_t written = 0;
-  for (size_t k = 0; k < outputs; ++k) {
-    if (first_even + 2 * k < 2 * kDelayLow) continue;  // delay compensation
-    out[written++] = to_pcm16(0.5f * work_[first + 2 * k - kCentre] + interpolated_[k]);
-  }
-  return written;
+  for (size_t k = 0; k < outputs; ++k) interpolated_[k] += 0.5f * work_[first + 2 * k - kCentre];  // the centre tap
+  const size_t skip = first_even < 2 * kDelayLow ? std::min<size_t>((2 * kDelayLow - first_even + 1) / 2, outputs) : 0;
+  to_pcm16(interpolated_.data() + skip, out.data(), outputs - skip);
+  return outputs - skip;
 }
 
 size_t Halfband::flush(std::span<int16_t> out) {

@@ -53,6 +53,7 @@ class Halfband {
   std::vector<float> work_;          // history + current chunk, reused
   std::vector<float> interpolated_;  // filter outputs of the current chunk, reused
   std::vector<float> strided_;       // every other input sample (down-sampling), reused
+  std::vector<float> interleaved_;   // even and odd outputs in order (up-sampling), reused
   uint64_t inputs_seen_ = 0;       // for delay compensation and down-sampling phase
   uint64_t outputs_skipped_ = 0;   // leading outputs dropped to compensate the delay
   size_t flushed_ = 0;             // zero samples fed by flush() so far

@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -56,14 +57,23 @@ RuntimeConfig RuntimeConfig::parse(const char *json) {
   return config;
 }
 
+// One io_context per IO thread, each run by its thread alone: a call's I/O, timers and
+// session all stay on one thread, so nothing crosses threads per frame (with several threads
+// on one io_context, every completion could wake another thread: a futex per frame).
+struct IoLoop {
+  IoLoop() : work(boost::asio::make_work_guard(io)) {}
+  boost::asio::io_context io{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+};
+
 struct Runtime::Impl {
   explicit Impl(const RuntimeConfig &config)
-      : work(boost::asio::make_work_guard(io)),
-        workers(static_cast<size_t>(config.worker_threads)),
-        events(config.event_queue_capacity) {}
+      : workers(static_cast<size_t>(config.worker_threads)), events(config.event_queue_capacity) {
+    for (int i = 0; i < config.io_threads; ++i) loops.push_back(std::make_unique<IoLoop>());
+  }
 
-  boost::asio::io_context io;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+  std::vector<std::unique_ptr<IoLoop>> loops;
+  std::atomic<size_t> next_loop{0};
   std::vector<std::thread> io_threads;
   boost::asio::thread_pool workers;
   BoundedQueue<EventPtr> events;
@@ -74,16 +84,18 @@ struct Runtime::Impl {
 
 Runtime::Runtime(RuntimeConfig config)
     : config_(std::move(config)), logger_(config_.log), impl_(std::make_unique<Impl>(config_)), sessions_(config_.max_sessions) {
-  for (int i = 0; i < config_.io_threads; ++i) {
-    impl_->io_threads.emplace_back([this] { impl_->io.run(); });
+  for (auto &loop : impl_->loops) {
+    impl_->io_threads.emplace_back([io = &loop->io] { io->run(); });
   }
   logger_.log(LogLevel::debug, "", "runtime started: " + std::to_string(config_.io_threads) +
                                        " IO threads, " + std::to_string(config_.worker_threads) + " workers");
 }
 
 Runtime::~Runtime() {
-  impl_->work.reset();
-  impl_->io.stop();
+  for (auto &loop : impl_->loops) {
+    loop->work.reset();
+    loop->io.stop();
+  }
   for (auto &thread : impl_->io_threads) thread.join();
   impl_->workers.join();
   {
@@ -93,7 +105,12 @@ Runtime::~Runtime() {
   impl_->events.close();
 }
 
-boost::asio::io_context &Runtime::io_context() noexcept { return impl_->io; }
+boost::asio::io_context &Runtime::io_context() noexcept { return impl_->loops.front()->io; }
+
+boost::asio::io_context &Runtime::io_context_for_call() noexcept {
+  const size_t index = impl_->next_loop.fetch_add(1, std::memory_order_relaxed) % impl_->loops.size();
+  return impl_->loops[index]->io;
+}
 boost::asio::thread_pool &Runtime::workers() noexcept { return impl_->workers; }
 
 bool Runtime::post(EventPtr event) {

@@ -1,4 +1,4 @@
-// The runtime: IO threads running one Asio io_context, a bounded worker pool for blocking
+// The runtime: IO threads each running its own Asio io_context, a bounded worker pool for blocking
 // work, the event queue (polled by the host or drained by a dispatcher thread), and the
 // logger. Sessions and listeners (later) hang off it.
 #pragma once
@@ -41,7 +41,10 @@ class Runtime {
 
   const RuntimeConfig &config() const noexcept { return config_; }
   Logger &logger() noexcept { return logger_; }
+  /// The first IO loop: acceptors and runtime-wide timers live here.
   boost::asio::io_context &io_context() noexcept;
+  /// The IO loop for a new call, round-robin over the IO threads; each loop has one thread.
+  boost::asio::io_context &io_context_for_call() noexcept;
   boost::asio::thread_pool &workers() noexcept;
   SessionManager &sessions() noexcept { return sessions_; }
 

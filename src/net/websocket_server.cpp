@@ -33,6 +33,7 @@ struct Shared {
   WebSocketServer::Decide decide;
   WebSocketServer::Accept accept;
   WebSocketServer::Log log;
+  WebSocketServer::PickContext pick_context;
   std::optional<asio::ssl::context> tls;
 };
 
@@ -292,7 +293,8 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<WebSocketServer::Imp
   }
 
   void accept_next() {
-    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    asio::io_context &target = shared->pick_context ? shared->pick_context() : io;
+    acceptor.async_accept(asio::make_strand(target), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (ec) {
         self->shared->log(kWarn, "accept failed: " + ec.message());
@@ -321,7 +323,8 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<WebSocketServer::Imp
   uint16_t port = 0;
 };
 
-WebSocketServer::WebSocketServer(asio::io_context &io, WebSocketServerOptions options, Decide decide, Accept accept, Log log) {
+WebSocketServer::WebSocketServer(asio::io_context &io, WebSocketServerOptions options, Decide decide, Accept accept, Log log,
+                                 PickContext pick_context) {
   auto shared = std::make_shared<Shared>();
   const bool want_tls = !options.tls_certificate_file.empty() || !options.tls_private_key_file.empty();
   if (want_tls) {
@@ -334,6 +337,7 @@ WebSocketServer::WebSocketServer(asio::io_context &io, WebSocketServerOptions op
   shared->decide = std::move(decide);
   shared->accept = std::move(accept);
   shared->log = std::move(log);
+  shared->pick_context = std::move(pick_context);
   impl_ = std::make_shared<Impl>(io, std::move(shared));
   impl_->listen();
   impl_->accept_next();

@@ -84,9 +84,12 @@ class WebSocketServer {
   using Decide = std::function<UpgradeDecision(const UpgradeRequest &)>;
   using Accept = std::function<void(std::shared_ptr<WebSocketConnection>, const UpgradeRequest &)>;
   using Log = std::function<void(int level, const std::string &message)>;  // core::LogLevel values
+  /// Chooses the io_context an accepted connection runs on (default: the acceptor's).
+  using PickContext = std::function<boost::asio::io_context &()>;
 
   /// Throws Error(io) when the address cannot be bound, Error(config) for bad TLS files.
-  WebSocketServer(boost::asio::io_context &io, WebSocketServerOptions options, Decide decide, Accept accept, Log log);
+  WebSocketServer(boost::asio::io_context &io, WebSocketServerOptions options, Decide decide, Accept accept, Log log,
+                  PickContext pick_context = {});
   ~WebSocketServer();
   WebSocketServer(const WebSocketServer &) = delete;
   WebSocketServer &operator=(const WebSocketServer &) = delete;

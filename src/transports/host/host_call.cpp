@@ -107,7 +107,7 @@ HostSession create_session(core::Runtime &runtime, const nlohmann::json &config)
   }
   root.reject_unknown_keys();
 
-  auto session = core::Session::create(runtime, boost::asio::make_strand(runtime.io_context()), options, "host");
+  auto session = core::Session::create(runtime, boost::asio::make_strand(runtime.io_context_for_call()), options, "host");
   if (!runtime.sessions().admit(session, "host", 0)) {
     throw Error(Status::full, "host session: the runtime's max_sessions (" +
                                   std::to_string(runtime.config().max_sessions) + ") is reached");

@@ -139,27 +139,27 @@ class TwilioCall final : public net::WebSocketConnection::Handler,
     std::string json;
     json.reserve(base64_.size() + stream_sid_.size() + 64);
     write_media(json, stream_sid_, base64_);
-    ws_->send_text(std::move(json));
+    send(std::move(json));
   }
 
   void send_mark(std::string_view name) override {
     if (stream_sid_.empty()) return;
     std::string json;
     write_mark(json, stream_sid_, name);
-    ws_->send_text(std::move(json));
+    send(std::move(json));
   }
 
   void clear() override {
     if (stream_sid_.empty()) return;
     std::string json;
     write_clear(json, stream_sid_);
-    ws_->send_text(std::move(json));
+    send(std::move(json));
   }
 
   void hang_up(std::string_view reason) override {
     // Closing the socket ends <Connect><Stream>; Twilio then runs the next TwiML verb or
     // hangs up. The call is over now; the close handshake finishes on its own.
-    ws_->close(kCloseNormal, std::string(reason.substr(0, 120)));
+    close(kCloseNormal, std::string(reason.substr(0, 120)));
     end_session(std::string(reason));
   }
 
@@ -171,7 +171,7 @@ class TwilioCall final : public net::WebSocketConnection::Handler,
         (start.sample_rate != 0 && start.sample_rate != kTwilioRate) || (start.channels != 0 && start.channels != 1)) {
       session_->on_transport_warning("unsupported media format " + start.encoding + "/" +
                                      std::to_string(start.sample_rate) + "/" + std::to_string(start.channels));
-      return ws_->close(kCloseUnsupported, "unsupported media format");
+      return close(kCloseUnsupported, "unsupported media format");
     }
     stream_sid_ = std::string(message_.stream_sid);
     core::CallInfo info;
@@ -231,13 +231,21 @@ class TwilioCall final : public net::WebSocketConnection::Handler,
   // `stop` is the end of the call (Twilio closes the socket next); do not wait for that.
   void on_stop() {
     if (!for_this_stream("stop")) return;
-    ws_->close(kCloseNormal, "stop received");
+    close(kCloseNormal, "stop received");
     end_session("caller hung up (stop)");
   }
 
   // Posted, so the session is not torn down under a call that is still on the stack.
   void end_session(std::string reason) {
-    boost::asio::post(ws_->strand(), [session = session_, reason = std::move(reason)] { session->on_transport_closed(reason); });
+    boost::asio::post(session_->strand(), [session = session_, reason = std::move(reason)] { session->on_transport_closed(reason); });
+  }
+
+  void send(std::string message) {
+    if (auto ws = ws_.lock()) ws->send_text(std::move(message));
+  }
+
+  void close(uint16_t code, std::string reason) {
+    if (auto ws = ws_.lock()) ws->close(code, std::move(reason));
   }
 
   // A message that breaks the protocol: warn (a few times per call), never crash; a peer
@@ -249,14 +257,16 @@ class TwilioCall final : public net::WebSocketConnection::Handler,
     }
     if (invalid_messages_ == kMaxInvalidMessages) {
       session_->on_transport_warning("closing: " + std::to_string(kMaxInvalidMessages) + " invalid messages");
-      ws_->close(kClosePolicy, "too many invalid messages");
+      close(kClosePolicy, "too many invalid messages");
     }
   }
 
   void log(LogLevel level, const std::string &text) { runtime_.logger().log(level, call_id_, text); }
 
   core::Runtime &runtime_;
-  std::shared_ptr<net::WebSocketConnection> ws_;
+  // Weak: the connection owns this call (as its handler), never the other way round, so a
+  // runtime torn down mid close-handshake leaves no cycle behind.
+  std::weak_ptr<net::WebSocketConnection> ws_;
   std::shared_ptr<core::Session> session_;
   std::string record_dir_;
   MessageParser parser_;
@@ -325,7 +335,8 @@ class TwilioListener final : public core::Listener {
     auto log = [&runtime](int level, const std::string &message) {
       runtime.logger().log(static_cast<LogLevel>(level), "", "twilio listener: " + message);
     };
-    server_ = std::make_unique<net::WebSocketServer>(runtime.io_context(), state_->config.server, decide, accept, log);
+    auto pick = [&runtime]() -> boost::asio::io_context & { return runtime.io_context_for_call(); };
+    server_ = std::make_unique<net::WebSocketServer>(runtime.io_context(), state_->config.server, decide, accept, log, pick);
     state_->id = listener_id_for(server_->port());
     state_->tls = server_->tls();
     const auto &server = state_->config.server;
