@@ -43,16 +43,23 @@ function(parley_module_closure out)
   set(${out} ${result} PARENT_SCOPE)
 endfunction()
 
+# parley_link_modules(TARGET m ...): builds the objects of modules m... and everything they
+# depend on into TARGET, with the module include paths and definitions.
+function(parley_link_modules target)
+  parley_module_closure(objects ${ARGN})
+  foreach(object_lib IN LISTS objects)
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${object_lib}>)
+  endforeach()
+  target_link_libraries(${target} PRIVATE parley_module_base)
+endfunction()
+
 # parley_test_executable(NAME MODULES m ... SOURCES ...): a GoogleTest executable linked
 # against just those modules' objects, its tests registered with ctest.
 function(parley_test_executable name)
   cmake_parse_arguments(T "" "" "MODULES;SOURCES" ${ARGN})
-  parley_module_closure(objects ${T_MODULES})
   add_executable(${name} ${T_SOURCES})
-  foreach(object_lib IN LISTS objects)
-    target_sources(${name} PRIVATE $<TARGET_OBJECTS:${object_lib}>)
-  endforeach()
-  target_link_libraries(${name} PRIVATE parley_module_base GTest::gtest GTest::gmock GTest::gtest_main)
+  parley_link_modules(${name} ${T_MODULES})
+  target_link_libraries(${name} PRIVATE GTest::gtest GTest::gmock GTest::gtest_main)
   parley_project_warnings(${name})
   # "parley_core_tests" -> tests named "core.Suite.Test", so `ctest -R core` selects them.
   string(REGEX REPLACE "^parley_(.*)_tests$" "\\1" prefix ${name})
