@@ -8,6 +8,7 @@
 //   TestCaller                                      - blocking client for tests
 //   caller audio                                    - WAV loading, synthetic speech, echo lag
 #include "transports/twilio/caller.hpp"
+#include "transports/twilio/protocol.hpp"
 
 #include <simdjson.h>
 
@@ -156,28 +157,6 @@ std::string random_sid(std::string_view prefix) {
   return sid;
 }
 
-void append_json_string_content(std::string &out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 15];
-        } else {
-          out += c;
-        }
-    }
-  }
-}
-
 TwilioMessages::TwilioMessages(std::string account_sid, std::string call_sid, std::string stream_sid)
     : account_sid_(account_sid.empty() ? random_sid("AC") : std::move(account_sid)),
       call_sid_(call_sid.empty() ? random_sid("CA") : std::move(call_sid)),
@@ -201,9 +180,9 @@ std::string TwilioMessages::start(const StringPairs &custom_parameters) {
   for (size_t i = 0; i < custom_parameters.size(); ++i) {
     if (i > 0) out += ',';
     out += '"';
-    append_json_string_content(out, custom_parameters[i].first);
+    append_json_escaped(out, custom_parameters[i].first);
     out += "\":\"";
-    append_json_string_content(out, custom_parameters[i].second);
+    append_json_escaped(out, custom_parameters[i].second);
     out += '"';
   }
   out += R"(}},"streamSid":")" + stream_sid_ + "\"}";
@@ -230,7 +209,7 @@ void TwilioMessages::append_dtmf(std::string &out, char digit) {
   out += "\",";
   append_sequence(out);
   out += R"(,"dtmf":{"track":"inbound_track","digit":")";
-  append_json_string_content(out, std::string_view(&digit, 1));
+  append_json_escaped(out, std::string_view(&digit, 1));
   out += "\"}}";
 }
 
@@ -240,7 +219,7 @@ void TwilioMessages::append_mark(std::string &out, std::string_view name) {
   out += R"(,"streamSid":")";
   out += stream_sid_;
   out += R"(","mark":{"name":")";
-  append_json_string_content(out, name);
+  append_json_escaped(out, name);
   out += "\"}}";
 }
 

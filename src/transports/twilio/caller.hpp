@@ -205,8 +205,6 @@ class TwilioMessages {
   uint64_t chunk_ = 1;
 };
 
-/// Appends `text` JSON-escaped (no quotes).
-void append_json_string_content(std::string &out, std::string_view text);
 
 // ---------------------------------------------------------------------------------------------
 // Messages a server sends, validated strictly.
