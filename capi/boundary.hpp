@@ -5,6 +5,7 @@
 // Nothing thrown inside the engine ever crosses into the host.
 #pragma once
 
+#include <chrono>
 #include <cstring>
 #include <new>
 #include <string>
@@ -29,6 +30,16 @@ void require(const T *pointer, const char *what) {
   if (pointer == nullptr) {
     throw Error(Status::invalid_argument, std::string(what) + " must not be NULL");
   }
+}
+
+/// A host's `timeout_ms` (-1 = forever, else >= 0) as a duration; -1 becomes a year.
+/// Throws Error(invalid_argument) for anything below -1.
+inline std::chrono::milliseconds checked_timeout(int timeout_ms) {
+  if (timeout_ms < -1) {
+    throw Error(Status::invalid_argument,
+                "timeout_ms must be -1 (forever), 0 or positive; got " + std::to_string(timeout_ms));
+  }
+  return timeout_ms < 0 ? std::chrono::hours(24 * 365) : std::chrono::milliseconds(timeout_ms);
 }
 
 /// A heap copy of `text` that the host frees with parley_string_free().

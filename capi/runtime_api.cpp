@@ -76,11 +76,7 @@ PARLEY_API int parley_runtime_poll_event(parley_event **out, parley_runtime *run
   return guard("parley_runtime_poll_event", [&]() -> int {
     require(out, "out");
     require(runtime, "runtime");
-    if (timeout_ms < -1) {
-      throw Error(Status::invalid_argument, "timeout_ms must be -1 (forever), 0 or positive; got " +
-                                                std::to_string(timeout_ms));
-    }
-    auto event = runtime->engine.poll(std::chrono::milliseconds(timeout_ms));
+    auto event = runtime->engine.poll(parley::capi::checked_timeout(timeout_ms));
     if (!event) {
       return parley::capi::set_error(Status::timeout,
                                      "no event within " + std::to_string(timeout_ms) + " ms");

@@ -12,6 +12,7 @@
 
 using parley::Error;
 using parley::Status;
+using parley::capi::checked_timeout;
 using parley::capi::guard;
 using parley::capi::require;
 
@@ -44,13 +45,6 @@ parley::host::HostCall &host_call_of(parley_session *session, const char *functi
                                               " is not a host-transport session created by this handle");
   }
   return *session->host;
-}
-
-std::chrono::milliseconds checked_timeout(int timeout_ms) {
-  if (timeout_ms < -1) {
-    throw Error(Status::invalid_argument, "timeout_ms must be -1 (forever), 0 or positive; got " + std::to_string(timeout_ms));
-  }
-  return timeout_ms < 0 ? std::chrono::hours(24 * 365) : std::chrono::milliseconds(timeout_ms);
 }
 
 }  // namespace
