@@ -313,7 +313,7 @@ void Session::on_caller_audio(std::span<const int16_t> samples) {
   bump(impl.counters.caller_frames);
   if (impl.recorder) impl.recorder->write_now(audio::CallChannel::caller, samples);
   if (impl.options.caller_audio == CallerAudioDelivery::events) {
-    post_audio_event(impl, EventType::caller_audio, samples, impl.options.sample_rate);
+    post_audio_event(EventType::caller_audio, samples, impl.options.sample_rate);
   }
   if (impl.options.behaviour != "echo") return;
   if (static_cast<int64_t>(samples.size()) + impl.outbound_samples.load() >
@@ -332,6 +332,10 @@ void Session::on_caller_audio(std::span<const int16_t> samples) {
     impl.outbound.push_back(Outbound{{}, 0, std::move(name)});
   }
   pump(shared_from_this(), impl);
+}
+
+void Session::post_audio_event(EventType type, std::span<const int16_t> samples, int sample_rate) {
+  core::post_audio_event(*impl_, type, samples, sample_rate);
 }
 
 void Session::on_dtmf(std::string_view digit) {

@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/event.hpp"
+
 namespace parley::core {
 
 class Runtime;
@@ -117,6 +119,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_caller_audio(std::span<const int16_t> samples);
   void on_dtmf(std::string_view digit);
   void on_mark_played(std::string_view name);
+  /// Delivers audio to the host as an event of `type`, within the session's bound on audio
+  /// events in flight (max_audio_events_in_flight); over it the frame is dropped and counted
+  /// in audio_events_dropped. For transports whose far end is the host.
+  void post_audio_event(EventType type, std::span<const int16_t> samples, int sample_rate);
   /// The transport reports a problem that does not end the call (malformed message...).
   void on_transport_warning(std::string_view message);
   /// The connection is gone; `reason` says why ("stop received", "peer closed", ...).

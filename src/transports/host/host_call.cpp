@@ -34,23 +34,16 @@ void require_supported(int rate, const char *what) {
 
 class HostCall final : public core::MediaPort, public std::enable_shared_from_this<HostCall> {
  public:
-  HostCall(core::Runtime &runtime, std::shared_ptr<core::Session> session, int output_rate, int max_in_flight)
+  HostCall(core::Runtime &runtime, std::shared_ptr<core::Session> session, int output_rate)
       : runtime_(runtime),
         session_(std::move(session)),
         output_rate_(output_rate),
-        max_in_flight_(max_in_flight),
         to_host_(session_->options().sample_rate, output_rate) {}
 
   void send_audio(std::span<const int16_t> samples) override {
-    if (in_flight_->load(std::memory_order_relaxed) >= max_in_flight_) return;  // host not keeping up: dropped
-    auto event = core::make_event(core::EventType::audio, session_->id(), "{\"sample_rate\":" + std::to_string(output_rate_) + "}");
-    event->audio.resize(to_host_.max_output(samples.size()));
-    event->audio.resize(to_host_.process(samples, event->audio));
-    if (event->audio.empty()) return;
-    event->sample_rate = output_rate_;
-    in_flight_->fetch_add(1, std::memory_order_relaxed);
-    event->in_flight = in_flight_;
-    runtime_.post(std::move(event));
+    to_host_buffer_.resize(to_host_.max_output(samples.size()));
+    to_host_buffer_.resize(to_host_.process(samples, to_host_buffer_));
+    if (!to_host_buffer_.empty()) session_->post_audio_event(core::EventType::audio, to_host_buffer_, output_rate_);
   }
 
   void send_mark(std::string_view name) override {
@@ -78,11 +71,10 @@ class HostCall final : public core::MediaPort, public std::enable_shared_from_th
   core::Runtime &runtime_;
   std::shared_ptr<core::Session> session_;
   const int output_rate_;
-  const int max_in_flight_;
-  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);
   audio::Resampler to_host_;
   std::map<int, audio::Resampler> from_host_;
   std::vector<int16_t> buffer_;
+  std::vector<int16_t> to_host_buffer_;
 };
 
 HostSession create_session(core::Runtime &runtime, const nlohmann::json &config) {
@@ -112,7 +104,7 @@ HostSession create_session(core::Runtime &runtime, const nlohmann::json &config)
     throw Error(Status::full, "host session: the runtime's max_sessions (" +
                                   std::to_string(runtime.config().max_sessions) + ") is reached");
   }
-  auto call = std::make_shared<HostCall>(runtime, session, output_rate, options.max_audio_events_in_flight);
+  auto call = std::make_shared<HostCall>(runtime, session, output_rate);
   session->attach(call);
   boost::asio::post(session->strand(), [session, info = std::move(info)]() mutable { session->on_started(std::move(info)); });
   return {session, call};

@@ -218,6 +218,37 @@ TEST(SessionApi, HostTransportRoundTrip) {
   parley_event_release(stopped);
 }
 
+TEST(SessionApi, HostThatDoesNotReleaseAudioEventsLosesFramesCounted) {
+  Runtime rt;
+  parley_session *session = nullptr;
+  ASSERT_EQ(parley_session_create_host(&session, rt.handle, R"({"behaviour":"echo","max_audio_events_in_flight":3})"), PARLEY_OK);
+  parley_event *started = rt.next(PARLEY_EVENT_SESSION_STARTED);
+  ASSERT_NE(started, nullptr);
+  parley_event_release(started);
+  // Hold on to the agent audio events without releasing them: only 3 may be in flight.
+  std::vector<parley_event *> held;
+  const auto pcm = tone(300, 16000, 0.02);
+  for (int frame = 0; frame < 10; ++frame) ASSERT_EQ(parley_session_push_audio(session, pcm.data(), pcm.size(), 16000), PARLEY_OK);
+  const auto deadline = std::chrono::steady_clock::now() + 1s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    parley_event *event = nullptr;
+    if (parley_runtime_poll_event(&event, rt.handle, 20) != PARLEY_OK) continue;
+    if (parley_event_type_of(event) == PARLEY_EVENT_AUDIO) {
+      held.push_back(event);
+    } else {
+      parley_event_release(event);
+    }
+  }
+  EXPECT_EQ(held.size(), 3u);
+  ASSERT_EQ(parley_session_close(session), PARLEY_OK);
+  parley_event *stopped = rt.next(PARLEY_EVENT_SESSION_STOPPED);
+  ASSERT_NE(stopped, nullptr);
+  EXPECT_GE(nlohmann::json::parse(parley_event_payload(stopped))["audio_events_dropped"].get<int>(), 5);
+  parley_event_release(stopped);
+  for (auto *event : held) parley_event_release(event);
+  parley_session_destroy(session);
+}
+
 TEST(SessionApi, HostConfigErrorsAndNonHostPushes) {
   Runtime rt;
   parley_session *session = nullptr;
