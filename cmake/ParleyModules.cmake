@@ -6,6 +6,8 @@
 add_library(parley_module_base INTERFACE)
 target_include_directories(parley_module_base INTERFACE
   ${PROJECT_SOURCE_DIR}/include ${PROJECT_SOURCE_DIR}/src)
+# Test-only helpers (tests/support/) for test executables.
+set(PARLEY_TEST_SUPPORT_DIR ${PROJECT_SOURCE_DIR}/tests)
 target_compile_definitions(parley_module_base INTERFACE ${PARLEY_ASIO_DEFINITIONS})
 target_link_libraries(parley_module_base INTERFACE parley_deps)
 
@@ -60,6 +62,7 @@ function(parley_test_executable name)
   add_executable(${name} ${T_SOURCES})
   parley_link_modules(${name} ${T_MODULES})
   target_link_libraries(${name} PRIVATE GTest::gtest GTest::gmock GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${PARLEY_TEST_SUPPORT_DIR})
   parley_project_warnings(${name})
   # "parley_core_tests" -> tests named "core.Suite.Test", so `ctest -R core` selects them.
   string(REGEX REPLACE "^parley_(.*)_tests$" "\\1" prefix ${name})

@@ -34,6 +34,7 @@
 #include "common/error.hpp"
 #include "net/base64.hpp"
 #include "transports/twilio/caller.hpp"
+#include "support/test_certificate.hpp"
 
 namespace parley::twilio {
 namespace {
@@ -47,26 +48,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-// A self-signed certificate for localhost / 127.0.0.1 (EC P-256, valid until 2126), test only.
-constexpr const char *kTestCertificate = R"(-----BEGIN CERTIFICATE-----
-MIIBnzCCAUWgAwIBAgIUGggu2Bh5de3tY4emjXm1PJOoYvAwCgYIKoZIzj0EAwIw
-FjEUMBIGA1UEAwwLcGFybGV5IHRlc3QwIBcNMjYxMTIxMDYwNDE5WhgPMjEyNjEw
-MjgwNjA0MTlaMBYxFDASBgNVBAMMC3BhcmxleSB0ZXN0MFkwEwYHKoZIzj0CAQYI
-KoZIzj0DAQcDQgAEBVpt/WjpQ0AkzER1NfS9wKGORcOZQpWsEwoEmBghxkeYQ+Ev
-c+3pphu0NV/C5kiXhXu901PZDJOuGFqf7vXGj6NvMG0wHQYDVR0OBBYEFG04ftCG
-FJgZNtiNkZuUlur0w1a3MB8GA1UdIwQYMBaAFG04ftCGFJgZNtiNkZuUlur0w1a3
-MA8GA1UdEwEB/wQFMAMBAf8wGgYDVR0RBBMwEYIJbG9jYWxob3N0hwR/AAABMAoG
-CCqGSM49BAMCA0gAMEUCICfn4DNy5IHN4TSJnmFUtPseaq5HshjRUeYMTYqp/1K5
-AiEA67Xvc3ndtx90wqh5n6doh9qM5zIhadVnQ+LQ6xS4rfo=
------END CERTIFICATE-----
-)";
-constexpr const char *kTestPrivateKey = R"(-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgzLrfUeMDhi+Y8rhV
-huaFk1yZwvJHwMT3Y0Tm3PxVbFChRANCAAQFWm39aOlDQCTMRHU19L3AoY5Fw5lC
-lawTCgSYGCHGR5hD4S9z7emmG7Q1X8LmSJeFe73TU9kMk64YWp/u9caP
------END PRIVATE KEY-----
-)";
 
 // ---------------------------------------------------------------------------------------------
 // The fake server: thread per connection, synchronous Beast, scriptable by a callback that sees
@@ -154,8 +135,8 @@ class FakeServer {
   explicit FakeServer(Behaviour behaviour, ServerOptions options = {})
       : behaviour_(std::move(behaviour)), options_(options), tls_(ssl::context::tls_server) {
     if (options_.tls) {
-      tls_.use_certificate_chain(asio::buffer(std::string_view(kTestCertificate)));
-      tls_.use_private_key(asio::buffer(std::string_view(kTestPrivateKey)), ssl::context::pem);
+      tls_.use_certificate_chain(asio::buffer(std::string_view(test::kTestCertificate)));
+      tls_.use_private_key(asio::buffer(std::string_view(test::kTestPrivateKey)), ssl::context::pem);
     }
     acceptor_.open(tcp::v4());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
@@ -820,7 +801,7 @@ struct TempFile {
 
 TEST(TwilioCaller, ConnectsOverTlsTrustingAGivenCa) {
   FakeServer server(echo_now, {.tls = true});
-  TempFile ca(kTestCertificate);
+  TempFile ca(test::kTestCertificate);
   CallerScript script = script_for(server, 200ms);
   script.tls.ca_file = ca.path.string();
   const auto report = run_one(script);

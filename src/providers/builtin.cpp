@@ -1,0 +1,11 @@
+// The built-in providers. Each adapter exposes register_<name>(Registry &) in its header.
+#include "providers/registry.hpp"
+
+namespace parley::providers {
+
+Registry builtin_registry() {
+  Registry registry;
+  return registry;
+}
+
+}  // namespace parley::providers

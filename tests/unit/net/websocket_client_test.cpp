@@ -1,0 +1,189 @@
+// The WebSocket client against the engine's own WebSocket server (plain and TLS).
+#include "net/websocket_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <thread>
+
+#include "net/websocket_server.hpp"
+#include "support/test_certificate.hpp"
+
+namespace parley::net {
+namespace {
+
+namespace asio = boost::asio;
+
+// run_for leaves the context stopped once it runs out of work; later runs need a restart.
+void pump(asio::io_context &io, std::chrono::milliseconds d) {
+  if (io.stopped()) io.restart();
+  io.run_for(d);
+}
+using namespace std::chrono_literals;
+
+// Echoes text back prefixed with "echo:"; "close" makes the server close with 4001.
+class EchoHandler : public WebSocketConnection::Handler,
+                    public std::enable_shared_from_this<EchoHandler> {
+ public:
+  explicit EchoHandler(std::shared_ptr<WebSocketConnection> c) : connection_(std::move(c)) {}
+  void on_text(std::string_view message) override {
+    if (message == "close") return connection_->close(4001, "told to close");
+    connection_->send_text("echo:" + std::string(message));
+  }
+  void on_binary(std::string_view message) override { connection_->send_text("bytes:" + std::to_string(message.size())); }
+  void on_closed(std::string_view) override { connection_.reset(); }
+
+ private:
+  std::shared_ptr<WebSocketConnection> connection_;
+};
+
+WebSocketClientOptions to(std::string url, bool with_token = false) {
+  WebSocketClientOptions options;
+  options.url = std::move(url);
+  if (with_token) options.headers = {{"X-Token", "secret"}};
+  return options;
+}
+
+struct Recorder : WebSocketClient::Handler {
+  bool opened = false;
+  std::vector<std::string> texts;
+  bool closed = false;
+  int code = -1, http_status = -1;
+  std::string reason;
+  void on_open() override { opened = true; }
+  void on_text(std::string_view m) override { texts.emplace_back(m); }
+  void on_binary(std::string_view m) override { texts.emplace_back("binary:" + std::string(m)); }
+  void on_closed(int c, std::string_view r, int s) override {
+    closed = true;
+    code = c;
+    reason = r;
+    http_status = s;
+  }
+};
+
+class WebSocketClientTest : public ::testing::Test {
+ protected:
+  void start_server(bool tls, UpgradeDecision decision = {}) {
+    WebSocketServerOptions options;
+    options.path = "/ws";
+    if (tls) {
+      cert_file_ = test::write_test_certificate_file();
+      key_file_ = cert_file_ + ".key";
+      FILE *f = std::fopen(key_file_.c_str(), "w");
+      std::fputs(test::kTestPrivateKey, f);
+      std::fclose(f);
+      options.tls_certificate_file = cert_file_;
+      options.tls_private_key_file = key_file_;
+    }
+    server_ = std::make_unique<WebSocketServer>(
+        server_io_, options, [decision](const UpgradeRequest &req) {
+          if (req.header("X-Token") != "secret") return UpgradeDecision{401, "bad token"};
+          return decision;
+        },
+        [](std::shared_ptr<WebSocketConnection> c, const UpgradeRequest &) {
+          auto handler = std::make_shared<EchoHandler>(c);
+          c->start(handler);
+        },
+        [](int, const std::string &) {});
+    server_thread_ = std::thread([this] {
+      auto guard = asio::make_work_guard(server_io_);
+      server_io_.run();
+    });
+  }
+
+  void TearDown() override {
+    server_io_.stop();
+    if (server_thread_.joinable()) server_thread_.join();
+    if (!cert_file_.empty()) std::remove(cert_file_.c_str());
+    if (!key_file_.empty()) std::remove(key_file_.c_str());
+  }
+
+  std::string url(bool tls) const {
+    return std::string(tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(server_->port()) + "/ws";
+  }
+
+  template <typename Pred>
+  void run_until(Pred pred, std::chrono::milliseconds limit = 5s) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!pred() && std::chrono::steady_clock::now() < until) pump(io_, 10ms);
+  }
+
+  asio::io_context io_;
+  asio::io_context server_io_;
+  std::unique_ptr<WebSocketServer> server_;
+  std::thread server_thread_;
+  std::string cert_file_, key_file_;
+};
+
+TEST_F(WebSocketClientTest, ExchangesTextAndBinaryAndSeesTheServersCloseCode) {
+  start_server(false);
+  auto recorder = std::make_shared<Recorder>();
+  WebSocketClientOptions options = to(url(false), true);
+  auto client = WebSocketClient::connect(io_, options, recorder, io_.get_executor());
+  client->send_text("queued before open");
+  client->send_binary(std::string(10, '\x01'));
+  run_until([&] { return recorder->texts.size() == 2; });
+  EXPECT_TRUE(recorder->opened);
+  ASSERT_EQ(recorder->texts.size(), 2u);
+  EXPECT_EQ(recorder->texts[0], "echo:queued before open");
+  EXPECT_EQ(recorder->texts[1], "bytes:10");
+  client->send_text("close");
+  run_until([&] { return recorder->closed; });
+  EXPECT_EQ(recorder->code, 4001);
+  EXPECT_EQ(recorder->reason, "told to close");
+}
+
+TEST_F(WebSocketClientTest, RefusedUpgradeReportsTheHttpStatusAndBody) {
+  start_server(false);
+  auto recorder = std::make_shared<Recorder>();
+  auto client = WebSocketClient::connect(io_, to(url(false)), recorder, io_.get_executor());
+  run_until([&] { return recorder->closed; });
+  EXPECT_FALSE(recorder->opened);
+  EXPECT_EQ(recorder->http_status, 401);
+  EXPECT_NE(recorder->reason.find("bad token"), std::string::npos) << recorder->reason;
+}
+
+TEST_F(WebSocketClientTest, TlsVerifiesTheServerCertificate) {
+  start_server(true);
+  auto trusted = std::make_shared<Recorder>();
+  WebSocketClientOptions options = to(url(true), true);
+  options.ca_file = cert_file_;
+  auto ok = WebSocketClient::connect(io_, options, trusted, io_.get_executor());
+  ok->send_text("over tls");
+  run_until([&] { return !trusted->texts.empty() || trusted->closed; });
+  ASSERT_EQ(trusted->texts.size(), 1u) << trusted->reason;
+  EXPECT_EQ(trusted->texts[0], "echo:over tls");
+
+  auto untrusted = std::make_shared<Recorder>();
+  options.ca_file.clear();  // the system store does not know the test certificate
+  auto bad = WebSocketClient::connect(io_, options, untrusted, io_.get_executor());
+  run_until([&] { return untrusted->closed; });
+  EXPECT_FALSE(untrusted->opened);
+  EXPECT_NE(untrusted->reason.find("TLS"), std::string::npos) << untrusted->reason;
+}
+
+TEST_F(WebSocketClientTest, RefusedConnectionEndsWithAReasonAndAbortSilencesCallbacks) {
+  auto recorder = std::make_shared<Recorder>();
+  auto client = WebSocketClient::connect(io_, to("ws://127.0.0.1:1/x"), recorder, io_.get_executor());
+  run_until([&] { return recorder->closed; });
+  EXPECT_NE(recorder->reason.find("cannot connect"), std::string::npos) << recorder->reason;
+
+  start_server(false);
+  auto silent = std::make_shared<Recorder>();
+  auto aborted = WebSocketClient::connect(io_, to(url(false), true), silent,
+                                          io_.get_executor());
+  aborted->abort();
+  run_until([] { return false; }, 300ms);
+  EXPECT_FALSE(silent->opened);
+  EXPECT_FALSE(silent->closed);
+}
+
+TEST(WebSocketUrl, RejectsUrlsThatAreNotWebSocket) {
+  asio::io_context io;
+  auto recorder = std::make_shared<Recorder>();
+  EXPECT_THROW(WebSocketClient::connect(io, to("http://x/"), recorder, io.get_executor()), std::exception);
+}
+
+}  // namespace
+}  // namespace parley::net
