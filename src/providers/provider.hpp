@@ -8,6 +8,7 @@
 //   on a worker or a libcurl thread.
 // - After `cancel()` (or the stream's destruction) returns, no callback of that stream runs.
 // - Blocking work (espeak-ng, pocketsphinx) runs on `ProviderContext::workers`.
+// - A provider outlives the streams it started.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

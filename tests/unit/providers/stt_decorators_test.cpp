@@ -119,7 +119,8 @@ TEST_F(Decorators, GapIsBoundedAndOldestAudioGoes) {
   policy.initial_backoff = 50ms;
   policy.jitter = 0;
   policy.max_gap = 100ms;  // 1600 samples
-  auto stream = make_reconnecting_stt(std::move(inner), policy, context())->start({});
+  auto recon = make_reconnecting_stt(std::move(inner), policy, context());
+  auto stream = recon->start({});
   stt->streams[0]->callbacks.on_error(drop("cut"));
   for (int16_t i = 0; i < 10; ++i) {
     auto f = frame(i);
@@ -206,7 +207,8 @@ TEST_F(Decorators, TeeSurvivesASecondaryThatCannotStart) {
   auto secondary = std::make_unique<ScriptedStt>();
   secondary->throw_on_start = true;
   ScriptedStt *p = primary.get();
-  auto stream = make_tee_stt(std::move(primary), std::move(secondary), context())->start({});
+  auto tee = make_tee_stt(std::move(primary), std::move(secondary), context());
+  auto stream = tee->start({});
   auto f = frame(1);
   stream->push_audio(f.data(), f.size());
   EXPECT_EQ(p->streams[0]->audio.size(), 320u);
