@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "net/http_client.hpp"
 #include "core/config_reader.hpp"
 #include "core/dispatcher.hpp"
 
@@ -73,6 +74,7 @@ struct Runtime::Impl {
   }
 
   std::vector<std::unique_ptr<IoLoop>> loops;
+  std::unique_ptr<net::HttpClient> http;  // on loops.front(); destroyed once the loops stop
   std::atomic<size_t> next_loop{0};
   std::vector<std::thread> io_threads;
   boost::asio::thread_pool workers;
@@ -84,6 +86,7 @@ struct Runtime::Impl {
 
 Runtime::Runtime(RuntimeConfig config)
     : config_(std::move(config)), logger_(config_.log), impl_(std::make_unique<Impl>(config_)), sessions_(config_.max_sessions) {
+  impl_->http = std::make_unique<net::HttpClient>(impl_->loops.front()->io);
   for (auto &loop : impl_->loops) {
     impl_->io_threads.emplace_back([io = &loop->io] { io->run(); });
   }
@@ -98,6 +101,7 @@ Runtime::~Runtime() {
   }
   for (auto &thread : impl_->io_threads) thread.join();
   impl_->workers.join();
+  impl_->http.reset();
   {
     std::lock_guard lock(impl_->dispatch_mutex);
     impl_->dispatcher.reset();
@@ -112,6 +116,7 @@ boost::asio::io_context &Runtime::io_context_for_call() noexcept {
   return impl_->loops[index]->io;
 }
 boost::asio::thread_pool &Runtime::workers() noexcept { return impl_->workers; }
+net::HttpClient &Runtime::http() noexcept { return *impl_->http; }
 
 bool Runtime::post(EventPtr event) {
   const bool taken = impl_->events.push(std::move(event));

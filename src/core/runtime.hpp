@@ -16,6 +16,10 @@ class io_context;
 class thread_pool;
 }  // namespace boost::asio
 
+namespace parley::net {
+class HttpClient;
+}
+
 namespace parley::core {
 
 struct RuntimeConfig {
@@ -46,6 +50,8 @@ class Runtime {
   /// The IO loop for a new call, round-robin over the IO threads; each loop has one thread.
   boost::asio::io_context &io_context_for_call() noexcept;
   boost::asio::thread_pool &workers() noexcept;
+  /// The runtime's HTTP client (one libcurl multi handle), driven by the first IO loop.
+  net::HttpClient &http() noexcept;
   SessionManager &sessions() noexcept { return sessions_; }
 
   /// Queues an event for the host from any thread. Never blocks: when the queue is full

@@ -5,6 +5,9 @@
 
 #include "common/error.hpp"
 #include "core/logger.hpp"
+#include "core/runtime.hpp"
+
+#include <boost/asio/thread_pool.hpp>
 
 namespace parley::providers {
 namespace {
@@ -64,6 +67,16 @@ std::unique_ptr<Stt> Registry::make_stt(const nlohmann::json &config, const Prov
 std::vector<std::string> Registry::llm_names() const { return names_of(llms_); }
 std::vector<std::string> Registry::tts_names() const { return names_of(ttss_); }
 std::vector<std::string> Registry::stt_names() const { return names_of(stts_); }
+
+ProviderContext make_context(core::Runtime &runtime, boost::asio::any_io_executor executor, std::string call_id) {
+  ProviderContext context;
+  context.executor = std::move(executor);
+  context.workers = runtime.workers().get_executor();
+  context.http = &runtime.http();
+  context.logger = &runtime.logger();
+  context.call_id = std::move(call_id);
+  return context;
+}
 
 std::string read_api_key(core::ConfigReader &config, const ProviderContext &context,
                          const char *default_env) {

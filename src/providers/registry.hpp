@@ -57,6 +57,19 @@ class Registry {
 /// and cloud adapters (openai, elevenlabs, deepgram, azure).
 Registry builtin_registry();
 
+}  // namespace parley::providers
+
+namespace parley::core {
+class Runtime;
+}
+
+namespace parley::providers {
+
+/// A context for one session (or one CLI run) on `runtime`: callbacks on `executor`, blocking
+/// work on the runtime's workers, HTTP on the runtime's client, logs to its logger.
+ProviderContext make_context(core::Runtime &runtime, boost::asio::any_io_executor executor,
+                             std::string call_id = {});
+
 /// Reads an API key: the config's "api_key", else the environment variable named by the
 /// config's "api_key_env" (default `default_env`). The key is registered with the logger's
 /// redactor so it never reaches a log line. Empty when neither is set.
