@@ -7,6 +7,7 @@
 #include "core/runtime.hpp"
 #include "core/session.hpp"
 #include "runtime_handle.hpp"
+#include "session_handle.hpp"
 #include "transports/host/host_call.hpp"
 #include "transports/twilio/listener.hpp"
 
@@ -20,10 +21,6 @@ struct parley_listener {
   std::unique_ptr<parley::core::Listener> engine;
 };
 
-struct parley_session {
-  std::shared_ptr<parley::core::Session> engine;
-  std::shared_ptr<parley::host::HostCall> host;  // set when this handle created a host session
-};
 
 namespace {
 
@@ -88,7 +85,7 @@ PARLEY_API int parley_session_open(parley_session **out, parley_runtime *runtime
     require(session_id, "session_id");
     auto session = runtime->engine.sessions().find(session_id);
     if (!session) throw Error(Status::not_found, std::string("no live session with id '") + session_id + "'");
-    *out = new parley_session{std::move(session), nullptr};
+    *out = new parley_session{std::move(session), nullptr, runtime};
   });
 }
 
@@ -98,7 +95,7 @@ PARLEY_API int parley_session_create_host(parley_session **out, parley_runtime *
     require(runtime, "runtime");
     const auto config = parley::core::parse_config(config_json, "host session config");
     auto created = parley::host::create_session(runtime->engine, config);
-    *out = new parley_session{std::move(created.session), std::move(created.call)};
+    *out = new parley_session{std::move(created.session), std::move(created.call), runtime};
   });
 }
 

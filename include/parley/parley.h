@@ -222,7 +222,10 @@ typedef enum parley_event_type {
    *  has played, confirm with parley_session_push_mark_played(). Payload {"name"}. */
   PARLEY_EVENT_AUDIO_MARK = 18,
   /** Host transport: drop agent audio not yet played (barge-in). Payload {}. */
-  PARLEY_EVENT_AUDIO_CLEAR = 19
+  PARLEY_EVENT_AUDIO_CLEAR = 19,
+  /** A request to a host-implemented provider (see parley_provider_register); the event's
+   *  session id is the call's, the payload says what to do, STT audio rides in the audio. */
+  PARLEY_EVENT_PROVIDER_REQUEST = 20
 } parley_event_type;
 
 /** An owned event record: type, session id, JSON payload, optional audio. */
@@ -485,6 +488,104 @@ PARLEY_API void parley_string_free(char *string);
  * @return PARLEY_OK (inspect "ok" in the report), PARLEY_EINVAL.
  */
 PARLEY_API int parley_selftest(char **out_report_json);
+
+/* ---- Host-implemented providers ------------------------------------------------------ */
+/* PROVIDER-API-BEGIN */
+
+/** The layout version of parley_provider_callbacks; set `version` to it. */
+#define PARLEY_PROVIDER_CALLBACKS_VERSION 1
+
+/**
+ * How a host provider receives requests when it does not want them as events. The engine
+ * calls these on one thread of its own (never an IO thread), one call at a time, in request
+ * order; they must return quickly and answer later, from any thread, with the
+ * parley_provider_* functions. Set `size` to sizeof(parley_provider_callbacks) and `version`
+ * to PARLEY_PROVIDER_CALLBACKS_VERSION so the library can grow the struct compatibly.
+ */
+typedef struct parley_provider_callbacks {
+  uint32_t size;
+  uint32_t version;
+  /** A request: `payload_json` as in PARLEY_EVENT_PROVIDER_REQUEST (valid during the call),
+   *  `samples`/`count` the audio of an STT "audio" request (else NULL/0). */
+  void (*on_request)(uint64_t request, const char *call_id, const char *payload_json,
+                     const int16_t *samples, size_t count, void *user_data);
+  /** Called once when the runtime is destroyed and will not call again; may be NULL. */
+  void (*on_release)(void *user_data);
+} parley_provider_callbacks;
+
+/**
+ * Registers a provider implemented by the host under `name`, so configs can name it like a
+ * built-in one ({"provider": "my-voice"}), e.g. in parley_session_speak(). A later
+ * registration of the same kind and name replaces it.
+ *
+ * Each provider call becomes a request with an id. Payloads (JSON):
+ *
+ *     tts: {"op":"synthesize","request":7,"kind":"tts","provider":"my-voice","text":"Hello."}
+ *     llm: {"op":"complete","request":8,"kind":"llm","provider":"my-llm",
+ *           "messages":[{"role":"user","content":"..."}],"tools":[...]}
+ *     stt: {"op":"start","request":9,"kind":"stt","provider":"my-asr","sample_rate":16000},
+ *          then {"op":"audio",...} (PCM16 attached) and {"op":"finalize",...}
+ *     all: {"op":"cancel","request":7,...} when the engine no longer wants the answer.
+ *
+ * Answers: TTS parley_provider_push_audio(); LLM parley_provider_push_text() and
+ * parley_provider_push_tool_call(); STT parley_provider_push_transcript(); then
+ * parley_provider_complete() ends a TTS or LLM request (or fails any request).
+ *
+ * @param kind "llm", "tts" or "stt".
+ * @param options_json NULL or {"sample_rate": N}: the rate of the PCM16 a TTS pushes, or
+ *        the rate an STT receives (default 16000).
+ * @param callbacks NULL: requests arrive as PARLEY_EVENT_PROVIDER_REQUEST events (poll or
+ *        event callback) — the simplest choice for bindings. Otherwise copied; `user_data`
+ *        is passed to each call.
+ * @return PARLEY_OK, PARLEY_EINVAL, PARLEY_ECONFIG.
+ */
+PARLEY_API int parley_provider_register(parley_runtime *runtime, const char *kind, const char *name,
+                                        const char *options_json, const parley_provider_callbacks *callbacks,
+                                        void *user_data);
+
+/** TTS answer: PCM16 mono at the provider's sample_rate, copied. Call as often as needed.
+ *  @return PARLEY_OK, PARLEY_EINVAL, PARLEY_ENOTFOUND (unknown, finished or cancelled
+ *          request: drop the rest of the answer). */
+PARLEY_API int parley_provider_push_audio(parley_runtime *runtime, uint64_t request, const int16_t *samples,
+                                          size_t count);
+
+/** LLM answer: a text delta (UTF-8, copied). @return as parley_provider_push_audio(). */
+PARLEY_API int parley_provider_push_text(parley_runtime *runtime, uint64_t request, const char *text);
+
+/** LLM answer: a fragment of tool call `index` (0..127): `id` and `name` once (NULL or "" after),
+ *  `arguments` JSON text in pieces. @return as parley_provider_push_audio(). */
+PARLEY_API int parley_provider_push_tool_call(parley_runtime *runtime, uint64_t request, int index, const char *id,
+                                              const char *name, const char *arguments);
+
+/** STT answer: a transcript; `is_final` 0/1; `speech_final` 1 when the utterance ended.
+ *  @return as parley_provider_push_audio(). */
+PARLEY_API int parley_provider_push_transcript(parley_runtime *runtime, uint64_t request, const char *text,
+                                               int is_final, int speech_final);
+
+/**
+ * Ends a request. `status` PARLEY_OK: done (`detail` NULL, or for an LLM
+ * {"finish_reason":"stop","usage":{"prompt_tokens":N,"completion_tokens":M}}). Any other
+ * status: the request failed and `detail` is the message the session's error event carries.
+ * @return as parley_provider_push_audio().
+ */
+PARLEY_API int parley_provider_complete(parley_runtime *runtime, uint64_t request, int status, const char *detail);
+
+/**
+ * Runtime mode: speaks `text` to the caller with a TTS provider (built-in or host), as it is
+ * synthesised, then queues a mark. Returns at once; a PARLEY_EVENT_MARK event with the mark's
+ * name reports when the caller has heard it (or that it was cleared), a PARLEY_EVENT_SESSION_ERROR
+ * event carries a provider failure ({"error":{"kind":..,"provider":..,"message":..}}).
+ *
+ * @param options_json NULL or {"tts": {"provider": "espeak", ...}, "mark": "name"}; default
+ *        TTS espeak, default mark "speak-N".
+ * @param out_mark NULL, or receives the mark name (free with parley_string_free()).
+ * @return PARLEY_OK, PARLEY_EINVAL, PARLEY_ECONFIG, PARLEY_ENOTFOUND (no such provider),
+ *         PARLEY_ESTATE (session closing or closed).
+ */
+PARLEY_API int parley_session_speak(char **out_mark, parley_session *session, const char *text,
+                                    const char *options_json);
+
+/* PROVIDER-API-END */
 
 /* ---- Budget controller (see src/budget/) -------------------------------------------- */
 /* BUDGET-API-BEGIN */

@@ -29,6 +29,10 @@ class ConfigReader {
   /// The nested object at `key`, or nullopt when absent.
   std::optional<ConfigReader> object(std::string_view key);
 
+  /// The value at `key` as it is (marked as read), or nullptr when absent; for values a
+  /// component validates itself (an inline document, a pass-through object).
+  const nlohmann::json *raw(std::string_view key) { return find(key); }
+
   /// Throws naming the first key that no accessor asked for.
   void reject_unknown_keys() const;
 

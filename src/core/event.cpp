@@ -20,6 +20,7 @@ const char *event_type_name(int type) noexcept {
     case EventType::caller_audio: return "caller_audio";
     case EventType::audio_mark: return "audio_mark";
     case EventType::audio_clear: return "audio_clear";
+    case EventType::provider_request: return "provider_request";
   }
   return "unknown";
 }

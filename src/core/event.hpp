@@ -24,6 +24,7 @@ enum class EventType : int {
   caller_audio = 17,
   audio_mark = 18,
   audio_clear = 19,
+  provider_request = 20,
 };
 
 const char *event_type_name(int type) noexcept;
