@@ -1,0 +1,63 @@
+namespace Parley
+{
+    /// <summary>Event types (values from parley.h).</summary>
+    public enum EventType
+    {
+        None = ParleyNative.PARLEY_EVENT_NONE,
+        RuntimeError = ParleyNative.PARLEY_EVENT_RUNTIME_ERROR,
+        User = ParleyNative.PARLEY_EVENT_USER,
+        Overflow = ParleyNative.PARLEY_EVENT_OVERFLOW,
+        SessionStarted = ParleyNative.PARLEY_EVENT_SESSION_STARTED,
+        SessionStopped = ParleyNative.PARLEY_EVENT_SESSION_STOPPED,
+        SessionError = ParleyNative.PARLEY_EVENT_SESSION_ERROR,
+        SessionRejected = ParleyNative.PARLEY_EVENT_SESSION_REJECTED,
+        Dtmf = ParleyNative.PARLEY_EVENT_DTMF,
+        Mark = ParleyNative.PARLEY_EVENT_MARK,
+        Audio = ParleyNative.PARLEY_EVENT_AUDIO,
+        CallerAudio = ParleyNative.PARLEY_EVENT_CALLER_AUDIO,
+        AudioMark = ParleyNative.PARLEY_EVENT_AUDIO_MARK,
+        AudioClear = ParleyNative.PARLEY_EVENT_AUDIO_CLEAR,
+    }
+
+    /// <summary>Outcome of a playback mark.</summary>
+    public enum MarkOutcome
+    {
+        Pending = ParleyNative.PARLEY_MARK_PENDING,
+        Played = ParleyNative.PARLEY_MARK_PLAYED,
+        Cleared = ParleyNative.PARLEY_MARK_CLEARED,
+        Timeout = ParleyNative.PARLEY_MARK_TIMEOUT,
+        Unknown = ParleyNative.PARLEY_MARK_UNKNOWN,
+    }
+
+    public enum SessionState
+    {
+        Connecting = ParleyNative.PARLEY_SESSION_CONNECTING,
+        Active = ParleyNative.PARLEY_SESSION_ACTIVE,
+        Closing = ParleyNative.PARLEY_SESSION_CLOSING,
+        Closed = ParleyNative.PARLEY_SESSION_CLOSED,
+    }
+
+    /// <summary>G.711 encodings for Session.PushG711.</summary>
+    public enum G711
+    {
+        Ulaw = ParleyNative.PARLEY_G711_ULAW,
+        Alaw = ParleyNative.PARLEY_G711_ALAW,
+    }
+
+    public enum LogLevel
+    {
+        Trace = ParleyNative.PARLEY_LOG_TRACE,
+        Debug = ParleyNative.PARLEY_LOG_DEBUG,
+        Info = ParleyNative.PARLEY_LOG_INFO,
+        Warn = ParleyNative.PARLEY_LOG_WARN,
+        Error = ParleyNative.PARLEY_LOG_ERROR,
+        Off = ParleyNative.PARLEY_LOG_OFF,
+    }
+
+    /// <summary>Formats of Budget.Report.</summary>
+    public enum ReportFormat
+    {
+        Json = ParleyNative.PARLEY_BUDGET_REPORT_JSON,
+        Text = ParleyNative.PARLEY_BUDGET_REPORT_TEXT,
+    }
+}

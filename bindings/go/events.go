@@ -1,0 +1,129 @@
+package parley
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/parley-voice/parley/bindings/go/internal/capi"
+)
+
+// EventType is a parley_event_type.
+type EventType int
+
+// Event types; the values are part of the C ABI.
+const (
+	EventNone            EventType = 0
+	EventRuntimeError    EventType = 1  // payload {"message"}
+	EventUser            EventType = 2  // from PostEvent; payload is the posted JSON
+	EventOverflow        EventType = 3  // events were dropped; payload {"dropped": N}
+	EventSessionStarted  EventType = 10 // payload: SessionStarted
+	EventSessionStopped  EventType = 11 // payload: SessionStopped
+	EventSessionError    EventType = 12 // payload {"code", "message", "fatal"}
+	EventSessionRejected EventType = 13 // payload {"listener", "remote", "reason"}
+	EventDTMF            EventType = 14 // payload {"digit"}
+	EventMark            EventType = 15 // payload {"name", "outcome"}
+	EventAudio           EventType = 16 // host transport: agent audio in Event.Audio
+	EventCallerAudio     EventType = 17 // caller audio (caller_audio_events)
+	EventAudioMark       EventType = 18 // host transport: confirm with Session.PushMarkPlayed
+	EventAudioClear      EventType = 19 // host transport: drop agent audio not yet played
+)
+
+var eventTypeNames = map[EventType]string{
+	EventNone: "none", EventRuntimeError: "runtime_error", EventUser: "user", EventOverflow: "overflow",
+	EventSessionStarted: "session_started", EventSessionStopped: "session_stopped",
+	EventSessionError: "session_error", EventSessionRejected: "session_rejected", EventDTMF: "dtmf",
+	EventMark: "mark", EventAudio: "audio", EventCallerAudio: "caller_audio", EventAudioMark: "audio_mark",
+	EventAudioClear: "audio_clear",
+}
+
+// String returns the engine's name for the type ("session_started").
+func (t EventType) String() string {
+	if name, ok := eventTypeNames[t]; ok {
+		return name
+	}
+	return capi.Parley_event_type_name(int(t))
+}
+
+// Event is one runtime or session event, copied into Go memory (the engine's record has
+// been released by the time you receive it).
+type Event struct {
+	Type       EventType
+	SessionID  string          // "" for runtime events
+	Payload    json.RawMessage // at least {}
+	Audio      []int16         // PCM16 for EventAudio and EventCallerAudio
+	SampleRate int             // of Audio
+	// Timestamp is the event's creation time on the runtime's monotonic clock.
+	Timestamp time.Duration
+}
+
+// Decode unmarshals the payload into v (for example a *SessionStarted).
+func (e Event) Decode(v any) error { return json.Unmarshal(e.Payload, v) }
+
+func eventFromRecord(r capi.EventRecord) Event {
+	payload := json.RawMessage(r.Payload)
+	if len(payload) == 0 {
+		payload = json.RawMessage("{}")
+	}
+	return Event{
+		Type:       EventType(r.Type),
+		SessionID:  r.SessionID,
+		Payload:    payload,
+		Audio:      r.Audio,
+		SampleRate: r.SampleRate,
+		Timestamp:  time.Duration(r.TimestampUS) * time.Microsecond,
+	}
+}
+
+func errorPayload(message string) json.RawMessage {
+	b, _ := json.Marshal(map[string]string{"message": message})
+	return b
+}
+
+// SessionStarted is the payload of EventSessionStarted.
+type SessionStarted struct {
+	SessionID        string            `json:"session_id"`
+	Transport        string            `json:"transport"`
+	CallID           string            `json:"call_id"`
+	StreamID         string            `json:"stream_id"`
+	AccountID        string            `json:"account_id"`
+	CustomParameters map[string]string `json:"custom_parameters"`
+	SampleRate       int               `json:"sample_rate"`
+	Behaviour        string            `json:"behaviour"`
+}
+
+// SessionStopped is the payload of EventSessionStopped.
+type SessionStopped struct {
+	Reason             string `json:"reason"`
+	CallID             string `json:"call_id"`
+	CallerFrames       int64  `json:"caller_frames"`
+	AgentFrames        int64  `json:"agent_frames"`
+	DTMF               int64  `json:"dtmf"`
+	MarksSent          int64  `json:"marks_sent"`
+	MarksPlayed        int64  `json:"marks_played"`
+	MarksCleared       int64  `json:"marks_cleared"`
+	AudioEventsDropped int64  `json:"audio_events_dropped"`
+}
+
+// SessionError is the payload of EventSessionError.
+type SessionError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Fatal   bool   `json:"fatal"`
+}
+
+// DTMF is the payload of EventDTMF.
+type DTMF struct {
+	Digit string `json:"digit"`
+}
+
+// Mark is the payload of EventMark ("played", "cleared" or "unknown") and, with only a
+// name, of EventAudioMark.
+type Mark struct {
+	Name    string `json:"name"`
+	Outcome string `json:"outcome"`
+}
+
+// Overflow is the payload of EventOverflow.
+type Overflow struct {
+	Dropped int64 `json:"dropped"`
+}

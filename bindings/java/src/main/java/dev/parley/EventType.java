@@ -1,0 +1,44 @@
+package dev.parley;
+
+/** Event types (values from parley.h). */
+public enum EventType {
+  NONE(ParleyNativeConstants.PARLEY_EVENT_NONE),
+  RUNTIME_ERROR(ParleyNativeConstants.PARLEY_EVENT_RUNTIME_ERROR),
+  USER(ParleyNativeConstants.PARLEY_EVENT_USER),
+  OVERFLOW(ParleyNativeConstants.PARLEY_EVENT_OVERFLOW),
+  SESSION_STARTED(ParleyNativeConstants.PARLEY_EVENT_SESSION_STARTED),
+  SESSION_STOPPED(ParleyNativeConstants.PARLEY_EVENT_SESSION_STOPPED),
+  SESSION_ERROR(ParleyNativeConstants.PARLEY_EVENT_SESSION_ERROR),
+  SESSION_REJECTED(ParleyNativeConstants.PARLEY_EVENT_SESSION_REJECTED),
+  DTMF(ParleyNativeConstants.PARLEY_EVENT_DTMF),
+  MARK(ParleyNativeConstants.PARLEY_EVENT_MARK),
+  AUDIO(ParleyNativeConstants.PARLEY_EVENT_AUDIO),
+  CALLER_AUDIO(ParleyNativeConstants.PARLEY_EVENT_CALLER_AUDIO),
+  AUDIO_MARK(ParleyNativeConstants.PARLEY_EVENT_AUDIO_MARK),
+  AUDIO_CLEAR(ParleyNativeConstants.PARLEY_EVENT_AUDIO_CLEAR),
+  /** A type this version of the binding does not know (see {@link Event#typeCode()}). */
+  UNKNOWN(-1);
+
+  private static final EventType[] BY_CODE = new EventType[32];
+
+  static {
+    for (EventType type : values()) {
+      if (type.code >= 0) BY_CODE[type.code] = type;
+    }
+  }
+
+  private final int code;
+
+  EventType(int code) {
+    this.code = code;
+  }
+
+  public int code() {
+    return code;
+  }
+
+  public static EventType fromCode(int code) {
+    EventType type = code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
+    return type == null ? UNKNOWN : type;
+  }
+}

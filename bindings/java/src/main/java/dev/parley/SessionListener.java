@@ -1,0 +1,47 @@
+package dev.parley;
+
+/** An {@link EventListener} with one method per event type; override the ones you need. */
+public interface SessionListener extends EventListener {
+  @Override
+  default void onEvent(Event event) {
+    switch (event.type()) {
+      case SESSION_STARTED -> onSessionStarted(event);
+      case SESSION_STOPPED -> onSessionStopped(event);
+      case SESSION_ERROR -> onSessionError(event);
+      case SESSION_REJECTED -> onSessionRejected(event);
+      case DTMF -> onDtmf(event);
+      case MARK -> onMark(event);
+      case AUDIO -> onAudio(event);
+      case CALLER_AUDIO -> onCallerAudio(event);
+      case AUDIO_MARK -> onAudioMark(event);
+      case AUDIO_CLEAR -> onAudioClear(event);
+      default -> onOther(event);
+    }
+  }
+
+  default void onSessionStarted(Event event) {}
+
+  default void onSessionStopped(Event event) {}
+
+  default void onSessionError(Event event) {}
+
+  default void onSessionRejected(Event event) {}
+
+  default void onDtmf(Event event) {}
+
+  default void onMark(Event event) {}
+
+  /** Host transport: agent audio to play. */
+  default void onAudio(Event event) {}
+
+  default void onCallerAudio(Event event) {}
+
+  /** Host transport: confirm with {@link Session#pushMarkPlayed} once the audio before it played. */
+  default void onAudioMark(Event event) {}
+
+  /** Host transport: drop buffered agent audio (barge-in). */
+  default void onAudioClear(Event event) {}
+
+  /** Runtime errors, overflow, user events and types this binding does not know. */
+  default void onOther(Event event) {}
+}

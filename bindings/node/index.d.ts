@@ -1,0 +1,234 @@
+// Type declarations of @parley/node, the Node.js binding of Parley.
+/// <reference types="node" />
+import { EventEmitter } from 'node:events';
+
+/** JSON configuration: an object (stringified), a JSON string, or null for defaults. */
+export type Config = Record<string, unknown> | string | null | undefined;
+
+export type StatusName =
+  | 'PARLEY_OK' | 'PARLEY_EINVAL' | 'PARLEY_ECONFIG' | 'PARLEY_ENOMEM' | 'PARLEY_ESTATE' | 'PARLEY_ETIMEOUT'
+  | 'PARLEY_ENOTFOUND' | 'PARLEY_EUNSUPPORTED' | 'PARLEY_EIO' | 'PARLEY_EFORMAT' | 'PARLEY_EPROTOCOL'
+  | 'PARLEY_EPROVIDER' | 'PARLEY_ECANCELLED' | 'PARLEY_EFULL' | 'PARLEY_EINTERNAL';
+
+/** Status codes of the C ABI; values are stable forever. */
+export declare const Status: Readonly<Record<StatusName, number>>;
+
+/** Every non-zero status of the engine, with the engine's message. */
+export declare class ParleyError extends Error {
+  constructor(message: string, statusCode?: number, statusName?: string);
+  readonly name: 'ParleyError';
+  /** The status name, e.g. 'PARLEY_ECONFIG'. */
+  readonly status: StatusName;
+  /** The same as `status` (Node's convention). */
+  readonly code: StatusName;
+  /** The numeric status, e.g. -2. */
+  readonly statusCode: number;
+}
+
+export declare const EventType: Readonly<{
+  NONE: 0; RUNTIME_ERROR: 1; USER: 2; OVERFLOW: 3; SESSION_STARTED: 10; SESSION_STOPPED: 11; SESSION_ERROR: 12;
+  SESSION_REJECTED: 13; DTMF: 14; MARK: 15; AUDIO: 16; CALLER_AUDIO: 17; AUDIO_MARK: 18; AUDIO_CLEAR: 19;
+}>;
+
+export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off';
+export declare const LogLevel: Readonly<Record<LogLevelName, number>>;
+export declare const MarkOutcome: Readonly<{ PENDING: 0; PLAYED: 1; CLEARED: 2; TIMEOUT: 3; UNKNOWN: 4 }>;
+export declare const G711: Readonly<{ ulaw: 0; alaw: 1 }>;
+export declare const ReportFormat: Readonly<{ json: 0; text: 1 }>;
+
+/** One event from the engine. */
+export declare class ParleyEvent {
+  /** 'user', 'session_started', 'dtmf', 'mark', 'audio', ... */
+  readonly type: string;
+  readonly typeCode: number;
+  /** '' for runtime events. */
+  readonly sessionId: string;
+  readonly payloadJson: string;
+  /** The JSON payload, parsed on first use. */
+  readonly payload: any;
+  /** Microseconds on the runtime's monotonic clock. */
+  readonly timestampUs: number;
+  /** PCM16 samples (audio and caller_audio events), else null. */
+  readonly audio: Int16Array | null;
+  readonly sampleRate: number;
+}
+
+export interface SessionInfo {
+  session_id: string;
+  transport: string;
+  call_id: string;
+  stream_id: string;
+  account_id: string;
+  custom_parameters: Record<string, string>;
+  sample_rate: number;
+  behaviour: string;
+}
+
+export interface SessionStats {
+  reason: string;
+  call_id: string;
+  caller_frames?: number;
+  agent_frames?: number;
+  dtmf?: number;
+  marks_sent?: number;
+  marks_played?: number;
+  marks_cleared?: number;
+  audio_events_dropped?: number;
+}
+
+export type MarkResult = 'played' | 'cleared' | 'timeout' | 'unknown';
+
+/** An error of a call ('error' event): code 'protocol' | 'recording' | ... */
+export interface SessionError extends Error {
+  code: string;
+  fatal: boolean;
+  sessionId: string;
+}
+
+export interface SessionEvents {
+  started: [info: SessionInfo];
+  stopped: [stats: SessionStats];
+  dtmf: [digit: string];
+  mark: [name: string, outcome: 'played' | 'cleared' | 'unknown'];
+  audio: [samples: Int16Array, sampleRate: number];
+  callerAudio: [samples: Int16Array, sampleRate: number];
+  audioMark: [name: string];
+  audioClear: [];
+  error: [error: SessionError];
+  event: [event: ParleyEvent];
+}
+
+/** One call. */
+export declare class Session extends EventEmitter {
+  private constructor();
+  readonly id: string;
+  /** True for a host-transport session created by this runtime. */
+  readonly host: boolean;
+  readonly runtime: Runtime;
+  /** The session_started payload, once known. */
+  info: SessionInfo | null;
+  /** The session_stopped payload, once stopped. */
+  stats: SessionStats | null;
+  readonly state: 'connecting' | 'active' | 'closing' | 'closed';
+  readonly stopped: boolean;
+
+  play(samples: Int16Array | null, sampleRate?: number): void;
+  sendMark(name: string): void;
+  /** Never blocks the JS thread. timeoutMs: -1 (default) waits until the mark resolves. */
+  waitMark(name: string, timeoutMs?: number): Promise<MarkResult>;
+  clear(): void;
+  hangUp(reason?: string | null): void;
+  startRecording(path: string): void;
+  stopRecording(): void;
+  /** Resolves with the stopped payload. A second call rejects with PARLEY_ESTATE. */
+  close(): Promise<SessionStats>;
+  /** Releases the native handle (closes a host session). Idempotent. */
+  destroy(): void;
+
+  // host transport
+  pushAudio(samples: Int16Array | null, sampleRate?: number): void;
+  pushG711(bytes: Uint8Array | null, encoding?: 'ulaw' | 'alaw' | 0 | 1, sampleRate?: number): void;
+  pushDtmf(digit: string): void;
+  pushMarkPlayed(name: string): void;
+
+  on<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): this;
+  once<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): this;
+  off<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): this;
+  emit<K extends keyof SessionEvents>(event: K, ...args: SessionEvents[K]): boolean;
+}
+
+/** A listener accepting calls (runtime.startListener()). */
+export declare class Listener {
+  private constructor();
+  readonly runtime: Runtime;
+  /** The bound TCP port (the real one when the config said 0). */
+  readonly port: number;
+  readonly id: string;
+  readonly closed: boolean;
+  /** Stops accepting, drains, hangs up what is left; resolves with how many were hung up. */
+  stop(drainTimeoutMs?: number): Promise<number>;
+  /** Frees the listener at once. A second call throws PARLEY_ESTATE. */
+  close(): void;
+}
+
+export interface RuntimeEvents {
+  session: [session: Session, info: SessionInfo | null];
+  rejected: [payload: { listener: string; remote: string; reason: string }];
+  user: [payload: any, event: ParleyEvent];
+  overflow: [dropped: number];
+  log: [message: string, level: LogLevelName | number];
+  error: [error: Error];
+  event: [event: ParleyEvent];
+  close: [];
+}
+
+/** A Parley runtime. */
+export declare class Runtime extends EventEmitter {
+  /** Throws ParleyError PARLEY_ECONFIG naming the JSON path of a bad key. */
+  constructor(config?: Config);
+  readonly closed: boolean;
+  /** Live sessions (started and not stopped). */
+  readonly sessions: Session[];
+  postEvent(payload: unknown): void;
+  log(level: LogLevelName | number, message: string): void;
+  /** Delivers log records at or above `level` as 'log' events; null stops. */
+  setLogLevel(level: LogLevelName | number | null): void;
+  startListener(config: Config): Listener;
+  createHostSession(config?: Config): Session;
+  openSession(sessionId: string): Session;
+  ref(): this;
+  unref(): this;
+  /** Closes everything. A second call rejects with PARLEY_ESTATE. */
+  close(): Promise<void>;
+
+  on<K extends keyof RuntimeEvents>(event: K, listener: (...args: RuntimeEvents[K]) => void): this;
+  once<K extends keyof RuntimeEvents>(event: K, listener: (...args: RuntimeEvents[K]) => void): this;
+  off<K extends keyof RuntimeEvents>(event: K, listener: (...args: RuntimeEvents[K]) => void): this;
+  emit<K extends keyof RuntimeEvents>(event: K, ...args: RuntimeEvents[K]): boolean;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
+  content: string | unknown[] | null;
+  name?: string;
+  tool_calls?: unknown[];
+  tool_call_id?: string;
+  /** Protects the message from compression (removed from what prepare() returns). */
+  pinned?: boolean;
+  [key: string]: unknown;
+}
+
+export interface BudgetEvents {
+  compression: [event: { action: 'compress' | 'rollback'; [key: string]: unknown }];
+  violation: [event: { kind: 'ttft_over_target' | 'budget_unreachable'; [key: string]: unknown }];
+}
+
+/** The TTFT budget controller, standalone. */
+export declare class Budget extends EventEmitter {
+  constructor(config?: Config);
+  readonly closed: boolean;
+  prepare(messages: ChatMessage[] | string): ChatMessage[];
+  recordTtft(ttftMs: number, promptTokens?: number): void;
+  stats(): Record<string, unknown>;
+  report(format?: 'json'): Record<string, unknown>;
+  report(format: 'text'): string;
+  countTokens(text: string): number;
+  selectModel(provider: string, model?: string | null): void;
+  setEmbedder(embed: ((text: string) => Float32Array | number[] | null) | null): void;
+  setSummarizer(summarize: ((requestId: number, messages: ChatMessage[]) => void) | null): void;
+  provideSummary(requestId: number | bigint, summary: string): void;
+  /** A second call throws PARLEY_ESTATE. */
+  close(): void;
+
+  on<K extends keyof BudgetEvents>(event: K, listener: (...args: BudgetEvents[K]) => void): this;
+  once<K extends keyof BudgetEvents>(event: K, listener: (...args: BudgetEvents[K]) => void): this;
+}
+
+/** The loaded library's version, "MAJOR.MINOR.PATCH". */
+export declare function version(): string;
+export declare function versionNumbers(): { major: number; minor: number; patch: number };
+/** The header version the addon was compiled against. */
+export declare const headerVersion: string;
+export declare function selftest(): { ok: boolean; checks: Array<Record<string, unknown>> };
+/** Where the addon was loaded from. */
+export declare const addonPath: string;
