@@ -217,9 +217,14 @@ struct Speaker : std::enable_shared_from_this<Speaker> {
     finish();
   }
 
+  // Shaped like every session error ({code, message, fatal}), with the provider's details.
   void report(const nlohmann::json &error) {
-    runtime->post(parley::core::make_event(parley::core::EventType::session_error, session->id(),
-                                           nlohmann::json{{"error", error}, {"mark", mark}}.dump()));
+    nlohmann::json payload = {{"code", "provider"},
+                              {"message", error.value("message", std::string())},
+                              {"fatal", false},
+                              {"error", error},
+                              {"mark", mark}};
+    runtime->post(parley::core::make_event(parley::core::EventType::session_error, session->id(), payload.dump()));
   }
 
   // The stream may be running the callback that got us here: release it on a later turn.

@@ -26,6 +26,9 @@ const (
 	EventCallerAudio     EventType = 17 // caller audio (caller_audio_events)
 	EventAudioMark       EventType = 18 // host transport: confirm with Session.PushMarkPlayed
 	EventAudioClear      EventType = 19 // host transport: drop agent audio not yet played
+	// EventProviderRequest is a request for a host provider registered without a Go
+	// implementation (RegisterProvider with nil); payload: ProviderRequestPayload.
+	EventProviderRequest EventType = 20
 )
 
 var eventTypeNames = map[EventType]string{
@@ -33,7 +36,7 @@ var eventTypeNames = map[EventType]string{
 	EventSessionStarted: "session_started", EventSessionStopped: "session_stopped",
 	EventSessionError: "session_error", EventSessionRejected: "session_rejected", EventDTMF: "dtmf",
 	EventMark: "mark", EventAudio: "audio", EventCallerAudio: "caller_audio", EventAudioMark: "audio_mark",
-	EventAudioClear: "audio_clear",
+	EventAudioClear: "audio_clear", EventProviderRequest: "provider_request",
 }
 
 // String returns the engine's name for the type ("session_started").
@@ -104,11 +107,24 @@ type SessionStopped struct {
 	AudioEventsDropped int64  `json:"audio_events_dropped"`
 }
 
-// SessionError is the payload of EventSessionError.
+// SessionError is the payload of EventSessionError. A provider failure (for example a TTS
+// used by Session.Speak) fills Provider instead of Code and Message, and Mark names the
+// speak() mark it affected.
 type SessionError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Fatal   bool   `json:"fatal"`
+	Code     string         `json:"code"`
+	Message  string         `json:"message"`
+	Fatal    bool           `json:"fatal"`
+	Provider *ProviderError `json:"error,omitempty"`
+	Mark     string         `json:"mark,omitempty"`
+}
+
+// ProviderError describes a provider failure in an EventSessionError.
+type ProviderError struct {
+	Kind       string `json:"kind"` // e.g. "server", "auth", "timeout"
+	Provider   string `json:"provider"`
+	Message    string `json:"message"`
+	Fatal      bool   `json:"fatal"`
+	HTTPStatus int    `json:"http_status,omitempty"`
 }
 
 // DTMF is the payload of EventDTMF.

@@ -40,6 +40,9 @@ type runtimeCore struct {
 	events      chan Event    // closed when the poller stops
 	stop        chan struct{} // closed by Close
 	pollerDone  chan struct{} // closed when the poller has returned
+
+	providers *providerHub // host-implemented providers written in Go
+	speaks    speakBoard   // Session.Speak marks not yet known to the engine's mark board
 }
 
 // New creates a runtime from a JSON configuration ("" means all defaults). A rejected
@@ -62,6 +65,7 @@ func New(configJSON string) (*Runtime, error) {
 		stop:       make(chan struct{}),
 		pollerDone: make(chan struct{}),
 	}
+	core.providers = newProviderHub(&runtimeAnswerer{h: core.h})
 	r := &Runtime{core: core}
 	runtime.SetFinalizer(r, func(r *Runtime) {
 		// Safety net only: hang up at once, off the finalizer goroutine.
@@ -105,6 +109,7 @@ func (c *runtimeCore) close(ctx context.Context) {
 	c.listeners, c.sessions = nil, nil
 	c.mu.Unlock()
 	defer close(c.closeDone)
+	c.providers.close() // Go providers' requests in flight see their contexts cancelled
 
 	// Listeners drain concurrently until ctx is done, then are destroyed (before the runtime,
 	// as the C ABI requires).
@@ -188,6 +193,8 @@ func (r *Runtime) PostEvent(payloadJSON string) error {
 // channel; the channel is closed by Close. While nobody receives, the goroutine waits and
 // the engine's bounded queue fills: further events are dropped and counted, and an
 // EventOverflow reports how many. After Events has been called, PollEvent is not used.
+// The goroutine also dispatches requests for providers implemented in Go (RegisterTTS...),
+// which never appear on the channel.
 func (r *Runtime) Events() <-chan Event {
 	if r == nil {
 		ch := make(chan Event)
@@ -246,8 +253,13 @@ func (c *runtimeCore) pollLoop() {
 		for i := 0; i < int(n); i++ {
 			rec := capi.CopyView(&views[i])
 			release = append(release, capi.ViewHandle(&views[i]))
+			ev := eventFromRecord(rec)
+			if c.providers.dispatch(ev) {
+				continue
+			}
+			c.speaks.observe(ev)
 			select {
-			case c.events <- eventFromRecord(rec):
+			case c.events <- ev:
 			case <-c.stop:
 				for j := i + 1; j < int(n); j++ {
 					release = append(release, capi.ViewHandle(&views[j]))
@@ -260,7 +272,8 @@ func (c *runtimeCore) pollLoop() {
 }
 
 // PollEvent waits for the next event until ctx is done (then it returns ctx.Err()). Use
-// either PollEvent or Events, not both.
+// either PollEvent or Events, not both. Requests for providers implemented in Go are
+// dispatched to them by whichever reads the events, so keep reading while they may come.
 func (r *Runtime) PollEvent(ctx context.Context) (Event, error) {
 	const op = "Runtime.PollEvent"
 	if r == nil {
@@ -288,6 +301,10 @@ func (r *Runtime) PollEvent(ctx context.Context) (Event, error) {
 			ev := eventFromRecord(capi.CopyView(&view[0]))
 			h := capi.ViewHandle(&view[0])
 			capi.Parley_go_release_events(&h, 1)
+			if r.core.providers.dispatch(ev) {
+				continue // a request for a Go provider: dispatched, wait for the next event
+			}
+			r.core.speaks.observe(ev)
 			return ev, nil
 		}
 	}

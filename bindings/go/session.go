@@ -2,7 +2,11 @@ package parley
 
 import (
 	"context"
+	"encoding/json"
 	"runtime"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/parley-voice/parley/bindings/go/internal/capi"
 )
@@ -129,6 +133,7 @@ func (r *Runtime) newSession(op string, create func(uintptr, *uintptr) *capi.Err
 func (s *Session) finalize() {
 	s.rt.core.unregister(s.h)
 	s.h.close()
+	s.rt.core.speaks.forgetSession(s.id)
 }
 
 // ID returns the session id.
@@ -181,12 +186,16 @@ func (s *Session) SendMark(name string) error {
 }
 
 // WaitMark waits until the mark is played or cleared. When ctx is done first it returns
-// MarkTimeout and ctx.Err().
+// MarkTimeout and ctx.Err(). A mark returned by Speak is waited for while its text is still
+// being synthesised (the engine queues it afterwards); if the TTS fails, WaitMark returns
+// MarkCleared and an *Error with StatusProvider carrying the provider's message (seen by
+// whichever reads the runtime's events).
 func (s *Session) WaitMark(ctx context.Context, name string) (MarkOutcome, error) {
 	const op = "Session.WaitMark"
 	if s == nil {
 		return MarkTimeout, nilErr(op, "session")
 	}
+	rechecked := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return MarkTimeout, err
@@ -197,14 +206,67 @@ func (s *Session) WaitMark(ctx context.Context, name string) (MarkOutcome, error
 		}
 		var outcome int32
 		err := capi.Parley_session_wait_mark(&outcome, ptr, name, sliceMillis(ctx))
+		closed := err == nil && MarkOutcome(outcome) == MarkUnknown &&
+			SessionState(capi.Parley_session_get_state(ptr)) == SessionClosed
 		s.h.release()
 		if err != nil {
 			return MarkTimeout, wrapErr(op, err)
 		}
-		if MarkOutcome(outcome) != MarkTimeout && MarkOutcome(outcome) != MarkPending {
-			return MarkOutcome(outcome), nil
+		switch MarkOutcome(outcome) {
+		case MarkTimeout, MarkPending:
+			continue
+		case MarkUnknown:
+			pending, failure := s.rt.core.speaks.state(s.id, name)
+			if !pending {
+				if !rechecked { // its EventMark may have been read since the engine said unknown
+					rechecked = true
+					continue
+				}
+				return MarkUnknown, nil
+			}
+			if failure != nil {
+				s.rt.core.speaks.forget(s.id, name)
+				return MarkCleared, &Error{Status: failure.Status, Op: op, Message: failure.Message}
+			}
+			if closed {
+				s.rt.core.speaks.forget(s.id, name)
+				return MarkCleared, nil // the call ended before the text was spoken
+			}
+			// Still being synthesised: look again shortly.
+			select {
+			case <-ctx.Done():
+			case <-time.After(speakPoll):
+			}
+			continue
 		}
+		s.rt.core.speaks.forget(s.id, name)
+		return MarkOutcome(outcome), nil
 	}
+}
+
+// Speak speaks text to the caller with a TTS provider (built-in, or one implemented in Go
+// and registered with Runtime.RegisterTTS) as it is synthesised, then queues a mark; it
+// returns the mark's name at once. WaitMark(ctx, mark) (or an EventMark) reports when the
+// caller has heard it; a provider failure arrives as an EventSessionError whose
+// SessionError.Provider carries the message. optionsJSON: "" or, e.g.,
+//
+//	{"tts": {"provider": "my-voice"}, "mark": "greeting"}
+//
+// (default TTS espeak, default mark "speak-N"). An unknown provider is StatusNotFound.
+func (s *Session) Speak(text, optionsJSON string) (string, error) {
+	var mark string
+	err := s.call("Session.Speak", func(p uintptr) *capi.Error {
+		options := optionsJSON
+		if options == "" {
+			options = "{}"
+		}
+		return capi.Parley_session_speak(&mark, p, text, options)
+	})
+	if err != nil {
+		return "", err
+	}
+	s.rt.core.speaks.add(s.id, mark)
+	return mark, nil
 }
 
 // Clear drops queued agent audio here and at the far end (barge-in); pending marks resolve
@@ -284,6 +346,83 @@ func (s *Session) Close() error {
 	}
 	s.rt.core.unregister(s.h)
 	s.h.close()
+	s.rt.core.speaks.forgetSession(s.id)
 	runtime.SetFinalizer(s, nil)
 	return nil
+}
+
+// speakPoll is how often WaitMark looks again at a Speak mark the engine does not know yet.
+const speakPoll = 10 * time.Millisecond
+
+// speakBoard remembers the marks Session.Speak returned until the engine knows them (an
+// EventMark for them was read, or WaitMark saw them resolve), and the provider failures
+// reported for speak() marks by EventSessionError events (Session.Close forgets them).
+type speakBoard struct {
+	mu    sync.Mutex
+	marks map[string]*Error // session id + "\x00" + mark -> failure (nil while pending)
+}
+
+func speakKey(sessionID, mark string) string { return sessionID + "\x00" + mark }
+
+func (b *speakBoard) add(sessionID, mark string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.marks == nil {
+		b.marks = map[string]*Error{}
+	}
+	if _, ok := b.marks[speakKey(sessionID, mark)]; !ok { // its failure may have been read already
+		b.marks[speakKey(sessionID, mark)] = nil
+	}
+}
+
+func (b *speakBoard) state(sessionID, mark string) (pending bool, failure *Error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	failure, pending = b.marks[speakKey(sessionID, mark)]
+	return pending, failure
+}
+
+func (b *speakBoard) forget(sessionID, mark string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.marks, speakKey(sessionID, mark))
+}
+
+func (b *speakBoard) forgetSession(sessionID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k := range b.marks {
+		if strings.HasPrefix(k, sessionID+"\x00") {
+			delete(b.marks, k)
+		}
+	}
+}
+
+// observe follows the events that settle a Speak mark: its EventMark, or the
+// EventSessionError of a failed synthesis.
+func (b *speakBoard) observe(ev Event) {
+	if ev.Type != EventMark && ev.Type != EventSessionError {
+		return
+	}
+	var payload struct {
+		Name  string         `json:"name"` // EventMark
+		Mark  string         `json:"mark"` // EventSessionError of speak()
+		Error *ProviderError `json:"error"`
+	}
+	if json.Unmarshal(ev.Payload, &payload) != nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case ev.Type == EventMark:
+		delete(b.marks, speakKey(ev.SessionID, payload.Name))
+	case payload.Mark != "" && payload.Error != nil:
+		// Recorded even before Speak has returned the mark: the failure can be that quick.
+		if b.marks == nil {
+			b.marks = map[string]*Error{}
+		}
+		b.marks[speakKey(ev.SessionID, payload.Mark)] = &Error{Status: StatusProvider,
+			Message: "speak: " + payload.Error.Provider + ": " + payload.Error.Message}
+	}
 }

@@ -28,6 +28,7 @@ export declare class ParleyError extends Error {
 export declare const EventType: Readonly<{
   NONE: 0; RUNTIME_ERROR: 1; USER: 2; OVERFLOW: 3; SESSION_STARTED: 10; SESSION_STOPPED: 11; SESSION_ERROR: 12;
   SESSION_REJECTED: 13; DTMF: 14; MARK: 15; AUDIO: 16; CALLER_AUDIO: 17; AUDIO_MARK: 18; AUDIO_CLEAR: 19;
+  PROVIDER_REQUEST: 20;
 }>;
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off';
@@ -78,11 +79,15 @@ export interface SessionStats {
 
 export type MarkResult = 'played' | 'cleared' | 'timeout' | 'unknown';
 
-/** An error of a call ('error' event): code 'protocol' | 'recording' | ... */
+/** An error of a call ('error' event): code 'protocol' | 'recording' | 'provider' | ... */
 export interface SessionError extends Error {
   code: string;
   fatal: boolean;
   sessionId: string;
+  /** code 'provider': the provider's name, its error kind and the speak() mark it affected. */
+  provider?: string;
+  kind?: string;
+  mark?: string;
 }
 
 export interface SessionEvents {
@@ -114,7 +119,11 @@ export declare class Session extends EventEmitter {
 
   play(samples: Int16Array | null, sampleRate?: number): void;
   sendMark(name: string): void;
-  /** Never blocks the JS thread. timeoutMs: -1 (default) waits until the mark resolves. */
+  /**
+   * Never blocks the JS thread. timeoutMs: -1 (default) waits until the mark resolves. A
+   * speak() mark is waited for while its text is synthesised; a failed speak() rejects with
+   * a PARLEY_EPROVIDER ParleyError.
+   */
   waitMark(name: string, timeoutMs?: number): Promise<MarkResult>;
   clear(): void;
   hangUp(reason?: string | null): void;
@@ -130,6 +139,11 @@ export declare class Session extends EventEmitter {
   pushG711(bytes: Uint8Array | null, encoding?: 'ulaw' | 'alaw' | 0 | 1, sampleRate?: number): void;
   pushDtmf(digit: string): void;
   pushMarkPlayed(name: string): void;
+  /**
+   * Speaks text with a TTS (built-in, or registered with runtime.registerTts()) and queues a
+   * mark; returns the mark's name at once (await it with waitMark()).
+   */
+  speak(text: string, options?: SpeakOptions | string | null): string;
 
   on<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): this;
   once<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): this;
@@ -151,6 +165,86 @@ export declare class Listener {
   close(): void;
 }
 
+export interface SpeakOptions {
+  /** The TTS config, e.g. {provider: 'my-voice'}; default espeak. */
+  tts?: { provider: string; [key: string]: unknown };
+  /** The mark's name; default 'speak-N'. */
+  mark?: string;
+}
+
+export type ProviderKind = 'llm' | 'tts' | 'stt';
+
+/** The payload of a provider request (parley.h). */
+export interface ProviderRequestPayload {
+  op: 'synthesize' | 'complete' | 'start' | 'audio' | 'finalize' | 'cancel' | string;
+  request: number;
+  kind: ProviderKind;
+  provider: string;
+  text?: string;
+  messages?: ChatMessage[];
+  tools?: unknown[];
+  temperature?: number;
+  max_tokens?: number;
+  sample_rate?: number;
+  [key: string]: unknown;
+}
+
+/** One request to a host-implemented provider, answered by id. */
+export declare class ProviderRequest {
+  protected constructor();
+  readonly id: number;
+  readonly kind: ProviderKind;
+  readonly provider: string;
+  /** The requesting session ('' outside a call). */
+  readonly sessionId: string;
+  readonly payload: ProviderRequestPayload;
+  /** Aborts when the engine cancels the request or the runtime closes. */
+  readonly signal: AbortSignal;
+  readonly cancelled: boolean;
+  pushAudio(samples: Int16Array): void;
+  pushText(text: string): void;
+  pushToolCall(index: number, callId?: string | null, name?: string | null, args?: string | null): void;
+  pushTranscript(text: string, isFinal?: boolean, speechFinal?: boolean): void;
+  complete(detail?: Record<string, unknown> | string | null): void;
+  fail(message: string, status?: StatusName | number): void;
+}
+
+export declare class TtsRequest extends ProviderRequest {
+  readonly text: string;
+  /** Push audio at this rate. */
+  readonly sampleRate: number;
+}
+
+export declare class LlmRequest extends ProviderRequest {
+  readonly messages: ChatMessage[];
+  readonly tools: unknown[];
+  readonly temperature?: number;
+  readonly maxTokens?: number;
+  finish(finishReason: string | null, promptTokens: number, completionTokens: number): void;
+}
+
+export type SttInput = { audio: Int16Array; finalize?: undefined } | { finalize: true; audio?: undefined };
+
+/** An STT stream: iterate it for its input; the loop ends when the engine ends the stream. */
+export declare class SttRequest extends ProviderRequest implements AsyncIterable<SttInput> {
+  readonly sampleRate: number;
+  readonly input: AsyncIterable<SttInput>;
+  /** The next input, or null once the stream ended. */
+  read(): Promise<SttInput | null>;
+  [Symbol.asyncIterator](): AsyncIterator<SttInput>;
+}
+
+export type ProviderContext = { signal: AbortSignal };
+export type TtsImplementation =
+  | ((request: TtsRequest, context: ProviderContext) => Promise<void> | void)
+  | { synthesize(request: TtsRequest, context: ProviderContext): Promise<void> | void };
+export type LlmImplementation =
+  | ((request: LlmRequest, context: ProviderContext) => Promise<void> | void)
+  | { complete(request: LlmRequest, context: ProviderContext): Promise<void> | void };
+export type SttImplementation =
+  | ((request: SttRequest, context: ProviderContext) => Promise<void> | void)
+  | { recognize(request: SttRequest, context: ProviderContext): Promise<void> | void };
+
 export interface RuntimeEvents {
   session: [session: Session, info: SessionInfo | null];
   rejected: [payload: { listener: string; remote: string; reason: string }];
@@ -158,6 +252,8 @@ export interface RuntimeEvents {
   overflow: [dropped: number];
   log: [message: string, level: LogLevelName | number];
   error: [error: Error];
+  /** A request for a provider registered without an implementation. */
+  providerRequest: [payload: ProviderRequestPayload, event: ParleyEvent];
   event: [event: ParleyEvent];
   close: [];
 }
@@ -176,6 +272,15 @@ export declare class Runtime extends EventEmitter {
   startListener(config: Config): Listener;
   createHostSession(config?: Config): Session;
   openSession(sessionId: string): Session;
+  /** A voice written in JS; configs name it like a built-in one. */
+  registerTts(name: string, synthesize: TtsImplementation, options?: { sampleRate?: number }): void;
+  registerLlm(name: string, complete: LlmImplementation): void;
+  registerStt(name: string, recognize: SttImplementation, options?: { sampleRate?: number }): void;
+  /** implementation null: requests are 'providerRequest' events. */
+  registerProvider(kind: ProviderKind | string, name: string, options?: Config,
+                   implementation?: TtsImplementation | LlmImplementation | SttImplementation | null): void;
+  /** A handle to answer request `id` of a 'providerRequest' event. */
+  providerRequest(id: number | bigint): ProviderRequest;
   ref(): this;
   unref(): this;
   /** Closes everything. A second call rejects with PARLEY_ESTATE. */

@@ -7,6 +7,7 @@ const { Runtime } = require('./lib/runtime');
 const { Session, MarkOutcome, G711 } = require('./lib/session');
 const { Listener } = require('./lib/listener');
 const { Budget, ReportFormat } = require('./lib/budget');
+const { ProviderRequest, TtsRequest, LlmRequest, SttRequest } = require('./lib/providers');
 
 /** The loaded library's version, "MAJOR.MINOR.PATCH". */
 function version() {
@@ -33,6 +34,10 @@ module.exports = {
   Session,
   Listener,
   Budget,
+  ProviderRequest,
+  TtsRequest,
+  LlmRequest,
+  SttRequest,
   ParleyError,
   ParleyEvent,
   Status,

@@ -8,7 +8,11 @@
  *    plus a few `parley_swig_*` helpers (defined below) that turn out-parameters into
  *    return values. Callback setters are not wrapped: bindings poll events from a thread
  *    of their own (DESIGN.md, "The C ABI contract"), so no engine thread ever enters a
- *    host runtime.
+ *    host runtime. For the same reason host-implemented providers are registered in event
+ *    mode (parley_swig_provider_register passes NULL callbacks; parley_provider_callbacks
+ *    is ignored): their requests are PARLEY_EVENT_PROVIDER_REQUEST events, and each layer
+ *    dispatches them to the language's implementation (Go provider.go, Java
+ *    ProviderDispatcher, C# Providers.cs).
  *  - Reads the error inside the same native call. A status-returning call is wrapped by
  *    PARLEY_CHECKED(name): right after the call, in the generated C wrapper, a non-zero
  *    status and the thread-local parley_error_last() message are handed to the language's
@@ -115,6 +119,11 @@ static const char *parley_swig_message(int status) {
 %rename("$ignore", %$isfunction) "";
 %ignore parley_error;
 %ignore parley_error_last;
+/* Host-implemented providers: bindings register them in event mode (callbacks NULL), so the
+ * requests reach the language on the thread that polls events and no engine thread ever
+ * enters the JVM, the CLR or Go. The callbacks struct and its version are not wrapped. */
+%ignore parley_provider_callbacks;
+%ignore PARLEY_PROVIDER_CALLBACKS_VERSION;
 #define PARLEY_API
 %include <parley/parley.h>
 /* Functions declared from here on are wrapped, under PARLEY_SWIG_FUNCTION_NAMES: a language
@@ -242,6 +251,18 @@ static int64_t parley_swig_budget_count_tokens(parley_budget *budget, const char
   parley_swig_status = parley_budget_count_tokens(&count, budget, text);
   return count;
 }
+
+/* Event mode: requests arrive as PARLEY_EVENT_PROVIDER_REQUEST events. */
+static int parley_swig_provider_register(parley_runtime *runtime, const char *kind, const char *name,
+                                         const char *options_json) {
+  return parley_provider_register(runtime, kind, name, options_json, NULL, NULL);
+}
+
+static char *parley_swig_session_speak(parley_session *session, const char *text, const char *options_json) {
+  char *mark = NULL;
+  parley_swig_status = parley_session_speak(&mark, session, text, options_json);
+  return mark;
+}
 %}
 
 /* Version and status names. */
@@ -314,6 +335,28 @@ PARLEY_CHECKED(parley_session_push_dtmf)
 int parley_session_push_dtmf(parley_session *session, const char *digit);
 PARLEY_CHECKED(parley_session_push_mark_played)
 int parley_session_push_mark_played(parley_session *session, const char *name);
+/* Speaks text with a TTS (built-in or host-implemented); returns the mark's name. */
+%newobject parley_swig_session_speak;
+PARLEY_CHECKED_HELPER(parley_swig_session_speak)
+char *parley_swig_session_speak(parley_session *session, const char *text, const char *options_json);
+
+/* Host-implemented providers, in event mode: requests are PARLEY_EVENT_PROVIDER_REQUEST
+ * events, answered by request id. */
+PARLEY_CHECKED(parley_swig_provider_register)
+int parley_swig_provider_register(parley_runtime *runtime, const char *kind, const char *name,
+                                  const char *options_json);
+PARLEY_CHECKED(parley_provider_push_audio)
+int parley_provider_push_audio(parley_runtime *runtime, uint64_t request, const int16_t *samples, size_t count);
+PARLEY_CHECKED(parley_provider_push_text)
+int parley_provider_push_text(parley_runtime *runtime, uint64_t request, const char *text);
+PARLEY_CHECKED(parley_provider_push_tool_call)
+int parley_provider_push_tool_call(parley_runtime *runtime, uint64_t request, int index, const char *id,
+                                   const char *name, const char *arguments);
+PARLEY_CHECKED(parley_provider_push_transcript)
+int parley_provider_push_transcript(parley_runtime *runtime, uint64_t request, const char *text, int is_final,
+                                    int speech_final);
+PARLEY_CHECKED(parley_provider_complete)
+int parley_provider_complete(parley_runtime *runtime, uint64_t request, int status, const char *detail);
 
 /* Audio utilities. */
 %newobject parley_swig_selftest;

@@ -101,6 +101,8 @@ static void parley_csharp_session_destroy(void *handle) { parley_session_destroy
 static void parley_csharp_budget_destroy(void *handle) { parley_budget_destroy((parley_budget *)handle); }
 /* Ends the call of a host session whose handle is being released (see Session.Dispose). */
 static int parley_csharp_session_close(void *handle) { return parley_session_close((parley_session *)handle); }
+/* The state of a session a blocking wait holds by raw pointer (Session.WaitMarkAsync of a speak() mark). */
+static int parley_csharp_session_state(void *handle) { return parley_session_get_state((parley_session *)handle); }
 %}
 
 /* Blocking waits run on a task thread after the caller's method has returned, so they hold

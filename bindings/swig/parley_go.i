@@ -27,6 +27,9 @@
  *    NUL-terminated in a stack buffer instead of a malloc.
  *  - Events are read in batches (parley_go_poll_batch): one cgo call releases the previous
  *    batch, waits for the next events and returns all their fields.
+ *  - Host-implemented providers are registered in event mode (parley_go_provider_register
+ *    passes NULL callbacks): their requests are polled like any event; parley.i does not
+ *    wrap parley_provider_callbacks.
  *  - Callbacks: events and logs are polled, so no engine thread ever calls into Go. The
  *    budget controller's callbacks run synchronously on the thread that called prepare() or
  *    record_ttft(), i.e. inside the Go caller's own cgo call; they go through C trampolines
@@ -234,6 +237,9 @@ PARLEY_GO_INT_VALUE(drain_timeout_ms)
 PARLEY_GO_INT_VALUE(sample_rate)
 PARLEY_GO_INT_VALUE(encoding)
 PARLEY_GO_INT_VALUE(format)
+PARLEY_GO_INT_VALUE(index)
+PARLEY_GO_INT_VALUE(is_final)
+PARLEY_GO_INT_VALUE(speech_final)
 
 /* parley.i's %exception route raises from the wrapper (see the top of this file). */
 #define PARLEY_SWIG_CUSTOM_ERRORS
@@ -361,6 +367,8 @@ PARLEY_GO_BORROWED_STRING(parley_session_id)
 %ignore parley_swig_budget_stats_json;
 %ignore parley_swig_budget_report;
 %ignore parley_swig_budget_count_tokens;
+%ignore parley_swig_session_speak;
+%ignore parley_swig_provider_register;
 /* The thread-local record is read inside each wrapper; from Go it would be another call's. */
 %ignore parley_error_clear;
 
@@ -378,6 +386,17 @@ int parley_budget_prepare(char **out_messages_json, parley_budget *budget, const
 int parley_budget_stats_json(char **out_json, parley_budget *budget);
 int parley_budget_report(char **out_report, parley_budget *budget, int format);
 int parley_budget_count_tokens(int64_t *out_count, parley_budget *budget, const char *text);
+int parley_session_speak(char **out_mark, parley_session *session, const char *text, const char *options_json);
+
+/* Host providers in event mode (parley.i's helper returns a status, which it is here too,
+ * but the parley_swig_* names are reserved for value-returning helpers in Go's checks). */
+%{
+static int parley_go_provider_register(parley_runtime *runtime, const char *kind, const char *name,
+                                       const char *options_json) {
+  return parley_provider_register(runtime, kind, name, options_json, NULL, NULL);
+}
+%}
+int parley_go_provider_register(parley_runtime *runtime, const char *kind, const char *name, const char *options_json);
 
 /* ---- Events in batches --------------------------------------------------------------- */
 

@@ -574,7 +574,9 @@ PARLEY_API int parley_provider_complete(parley_runtime *runtime, uint64_t reques
  * Runtime mode: speaks `text` to the caller with a TTS provider (built-in or host), as it is
  * synthesised, then queues a mark. Returns at once; a PARLEY_EVENT_MARK event with the mark's
  * name reports when the caller has heard it (or that it was cleared), a PARLEY_EVENT_SESSION_ERROR
- * event carries a provider failure ({"error":{"kind":..,"provider":..,"message":..}}).
+ * event carries a provider failure ({"code":"provider","message":..,"fatal":false,"mark":..,
+ * "error":{"kind":..,"provider":..,"message":..}}). The mark is queued once synthesis ends, so
+ * parley_session_wait_mark() reports it unknown until then.
  *
  * @param options_json NULL or {"tts": {"provider": "espeak", ...}, "mark": "name"}; default
  *        TTS espeak, default mark "speak-N".

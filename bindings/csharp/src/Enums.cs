@@ -17,6 +17,8 @@ namespace Parley
         CallerAudio = ParleyNative.PARLEY_EVENT_CALLER_AUDIO,
         AudioMark = ParleyNative.PARLEY_EVENT_AUDIO_MARK,
         AudioClear = ParleyNative.PARLEY_EVENT_AUDIO_CLEAR,
+        /// <summary>A request for a provider registered without an implementation (Runtime.RegisterProvider with null).</summary>
+        ProviderRequest = ParleyNative.PARLEY_EVENT_PROVIDER_REQUEST,
     }
 
     /// <summary>Outcome of a playback mark.</summary>

@@ -15,6 +15,12 @@ namespace Parley
     /// time, in order; engine threads never run managed code. Without subscribers,
     /// <see cref="PollEvent"/> reads the queue directly.
     /// </para>
+    /// <para>
+    /// Providers: RegisterTts, RegisterLlm and RegisterStt register voices, models and
+    /// recognisers implemented in C#. Their requests reach the event thread as events (the
+    /// engine never calls into the CLR) and run on the thread pool; registering one starts the
+    /// event thread.
+    /// </para>
     /// </summary>
     public sealed class Runtime : IDisposable
     {
@@ -30,10 +36,17 @@ namespace Parley
         private Thread dispatcher;
         private volatile bool stopping;
         private int disposed;
+        private readonly ProviderDispatcher providers;
+        /// <summary>
+        /// Session.Speak marks the engine does not know yet: session + NUL + mark -> failure (""
+        /// while pending). Failures of speak() are recorded for any mark; Session.Dispose forgets them.
+        /// </summary>
+        private readonly ConcurrentDictionary<string, string> speaks = new ConcurrentDictionary<string, string>();
 
         private Runtime(RuntimeHandle handle)
         {
             this.handle = handle;
+            providers = new ProviderDispatcher(new RuntimeAnswers(handle));
         }
 
         /// <summary>
@@ -53,7 +66,7 @@ namespace Parley
         // ---- Events ----
 
         private EventHandler<ParleyEvent> anyEvent, sessionStarted, sessionStopped, sessionError, sessionRejected,
-            dtmf, mark, audio, callerAudio, audioMark, audioClear;
+            dtmf, mark, audio, callerAudio, audioMark, audioClear, providerRequested;
 
         /// <summary>Every event (raised before the typed event).</summary>
         public event EventHandler<ParleyEvent> EventReceived { add { Subscribe(ref anyEvent, value); } remove { anyEvent -= value; } }
@@ -71,6 +84,12 @@ namespace Parley
         /// <summary>Host transport: drop buffered agent audio (barge-in).</summary>
         public event EventHandler<ParleyEvent> AudioClear { add { Subscribe(ref audioClear, value); } remove { audioClear -= value; } }
 
+        /// <summary>
+        /// A request for a provider registered without an implementation (RegisterProvider with
+        /// null); answer it with ProviderRequest(id). Requests of C# implementations never appear here.
+        /// </summary>
+        public event EventHandler<ParleyEvent> ProviderRequested { add { Subscribe(ref providerRequested, value); } remove { providerRequested -= value; } }
+
         /// <summary>A handler threw; delivery goes on. Without subscribers the exception is written to stderr.</summary>
         public event EventHandler<UnhandledExceptionEventArgs> HandlerException;
 
@@ -84,11 +103,177 @@ namespace Parley
             lock (gate)
             {
                 field += value;
+                StartDispatcher();
+            }
+        }
+
+        private void StartDispatcher()
+        {
+            lock (gate)
+            {
                 if (dispatcher == null && !stopping)
                 {
                     dispatcher = new Thread(Dispatch) { Name = "parley-events", IsBackground = true };
                     dispatcher.Start();
                 }
+            }
+        }
+
+        // ---- Host-implemented providers ----
+
+        /// <summary>
+        /// Registers a voice implemented in C# under <paramref name="name"/>;
+        /// <paramref name="sampleRate"/> is the rate of the PCM16 it pushes (0: 16000). Configs then
+        /// name it like a built-in voice, e.g. <c>session.Speak("Hello.", "{\"tts\": {\"provider\": \"my-voice\"}}")</c>.
+        /// A later registration of the same name replaces it. Starts the event thread.
+        /// </summary>
+        /// <exception cref="ParleyException">Status.InvalidArgument (empty name), Status.Config (rate).</exception>
+        public void RegisterTts(string name, int sampleRate, ITtsProvider tts)
+        {
+            if (tts == null) throw new ArgumentNullException("tts");
+            RegisterProvider("tts", name, RateOptions(sampleRate), tts);
+        }
+
+        /// <summary>RegisterTts with a function.</summary>
+        public void RegisterTts(string name, int sampleRate, Func<TtsRequest, CancellationToken, Task> synthesize)
+        {
+            if (synthesize == null) throw new ArgumentNullException("synthesize");
+            RegisterTts(name, sampleRate, new FuncProvider { Tts = synthesize });
+        }
+
+        /// <summary>Registers a language model implemented in C#. Starts the event thread.</summary>
+        public void RegisterLlm(string name, ILlmProvider llm)
+        {
+            if (llm == null) throw new ArgumentNullException("llm");
+            RegisterProvider("llm", name, null, llm);
+        }
+
+        /// <summary>RegisterLlm with a function.</summary>
+        public void RegisterLlm(string name, Func<LlmRequest, CancellationToken, Task> complete)
+        {
+            if (complete == null) throw new ArgumentNullException("complete");
+            RegisterLlm(name, new FuncProvider { Llm = complete });
+        }
+
+        /// <summary>
+        /// Registers a speech recogniser implemented in C#; <paramref name="sampleRate"/> is the rate
+        /// of the audio it receives (0: 16000). Starts the event thread.
+        /// </summary>
+        public void RegisterStt(string name, int sampleRate, ISttProvider stt)
+        {
+            if (stt == null) throw new ArgumentNullException("stt");
+            RegisterProvider("stt", name, RateOptions(sampleRate), stt);
+        }
+
+        /// <summary>RegisterStt with a function.</summary>
+        public void RegisterStt(string name, int sampleRate, Func<SttRequest, CancellationToken, Task> recognize)
+        {
+            if (recognize == null) throw new ArgumentNullException("recognize");
+            RegisterStt(name, sampleRate, new FuncProvider { Stt = recognize });
+        }
+
+        /// <summary>
+        /// The general form: <paramref name="kind"/> "llm", "tts" or "stt"; <paramref name="optionsJson"/>
+        /// null or <c>{"sample_rate": N}</c>; <paramref name="implementation"/> an ITtsProvider,
+        /// ILlmProvider or ISttProvider of that kind, or null: the requests are then raised as
+        /// ProviderRequested events, answered with ProviderRequest(id).
+        /// </summary>
+        /// <exception cref="ParleyException">Status.InvalidArgument (bad kind, empty name, an
+        /// implementation of another kind), Status.Config (options).</exception>
+        public void RegisterProvider(string kind, string name, string optionsJson, object implementation)
+        {
+            if (implementation != null)
+            {
+                bool fits = kind == "tts" ? implementation is ITtsProvider
+                          : kind == "llm" ? implementation is ILlmProvider
+                          : kind == "stt" ? implementation is ISttProvider
+                          : true; // the engine rejects the kind with its own message
+                if (!fits)
+                    throw new ParleyException((int)Status.InvalidArgument,
+                        "a " + kind + " provider must implement " + (kind == "tts" ? "ITtsProvider" : kind == "llm" ? "ILlmProvider" : "ISttProvider"));
+            }
+            ThrowIfDisposed();
+            // Known to the dispatcher first, so that a request right after registration finds it.
+            bool known = kind != null && name != null;
+            if (known) providers.Set(kind, name, implementation, SampleRateOf(optionsJson));
+            try
+            {
+                ParleyNative.parley_swig_provider_register(handle, kind, name, optionsJson);
+            }
+            catch
+            {
+                if (known) providers.Set(kind, name, null, 0);
+                throw;
+            }
+            if (implementation != null) StartDispatcher();
+        }
+
+        /// <summary>
+        /// A handle to answer request <paramref name="id"/> (from a ProviderRequested event of a
+        /// provider registered without an implementation). Answers to an unknown id throw
+        /// ParleyException with Status.NotFound.
+        /// </summary>
+        public Parley.ProviderRequest ProviderRequest(long id)
+        {
+            return new Parley.ProviderRequest(id, "", "", "", "{}", new RuntimeAnswers(handle), false);
+        }
+
+        private static string RateOptions(int sampleRate)
+        {
+            return sampleRate == 0 ? null : "{\"sample_rate\": " + sampleRate + "}";
+        }
+
+        private static int SampleRateOf(string optionsJson)
+        {
+            if (optionsJson == null) return 16000;
+            try { return (int)MiniJson.Number(MiniJson.Get(MiniJson.Object(MiniJson.Parse(optionsJson)), "sample_rate"), 16000); }
+            catch (FormatException) { return 16000; /* the engine rejects it */ }
+        }
+
+        private sealed class FuncProvider : ITtsProvider, ILlmProvider, ISttProvider
+        {
+            internal Func<TtsRequest, CancellationToken, Task> Tts;
+            internal Func<LlmRequest, CancellationToken, Task> Llm;
+            internal Func<SttRequest, CancellationToken, Task> Stt;
+
+            public Task SynthesizeAsync(TtsRequest request, CancellationToken cancellationToken) { return Tts(request, cancellationToken); }
+            public Task CompleteAsync(LlmRequest request, CancellationToken cancellationToken) { return Llm(request, cancellationToken); }
+            public Task RecognizeAsync(SttRequest request, CancellationToken cancellationToken) { return Stt(request, cancellationToken); }
+        }
+
+        /// <summary>Answers through the runtime's handle (ObjectDisposedException once disposed).</summary>
+        private sealed class RuntimeAnswers : ProviderDispatcher.IAnswers
+        {
+            private readonly RuntimeHandle handle;
+
+            internal RuntimeAnswers(RuntimeHandle handle)
+            {
+                this.handle = handle;
+            }
+
+            public void PushAudio(long request, short[] samples)
+            {
+                ParleyNative.parley_provider_push_audio(handle, request, samples, samples == null ? 0u : (uint)samples.Length);
+            }
+
+            public void PushText(long request, string text)
+            {
+                ParleyNative.parley_provider_push_text(handle, request, text);
+            }
+
+            public void PushToolCall(long request, int index, string callId, string name, string arguments)
+            {
+                ParleyNative.parley_provider_push_tool_call(handle, request, index, callId, name, arguments);
+            }
+
+            public void PushTranscript(long request, string text, bool isFinal, bool speechFinal)
+            {
+                ParleyNative.parley_provider_push_transcript(handle, request, text, isFinal ? 1 : 0, speechFinal ? 1 : 0);
+            }
+
+            public void Complete(long request, int status, string detail)
+            {
+                ParleyNative.parley_provider_complete(handle, request, status, detail);
             }
         }
 
@@ -102,8 +287,11 @@ namespace Parley
                 throw new ParleyException(ParleyNative.PARLEY_ESTATE, "events are delivered to subscribers; PollEvent is unavailable");
             IntPtr ev = ParleyNative.parley_swig_runtime_poll_event(handle, Timeouts.Millis(timeout));
             if (ev == IntPtr.Zero) return null;
-            try { return ParleyEvent.CopyOf(ev); }
+            ParleyEvent copy;
+            try { copy = ParleyEvent.CopyOf(ev); }
             finally { ParleyNative.parley_event_release(ev); }
+            ObserveSpeak(copy);
+            return copy;
         }
 
         /// <summary>Queues a User event carrying <paramref name="payloadJson"/> (valid JSON).</summary>
@@ -162,6 +350,59 @@ namespace Parley
             children.TryRemove(child, out ignored);
         }
 
+        // ---- Session.Speak marks: WaitMarkAsync waits for them while their text is synthesised ----
+
+        private static string SpeakKey(string sessionId, string mark)
+        {
+            return sessionId + "\0" + mark;
+        }
+
+        internal void SpeakAdded(string sessionId, string mark)
+        {
+            speaks.TryAdd(SpeakKey(sessionId, mark), ""); // its failure may have been read already
+        }
+
+        /// <summary>null: not a pending Speak mark; "": pending; else the failure's message.</summary>
+        internal string SpeakState(string sessionId, string mark)
+        {
+            string state;
+            return speaks.TryGetValue(SpeakKey(sessionId, mark), out state) ? state : null;
+        }
+
+        internal void SpeakForget(string sessionId, string mark)
+        {
+            string ignored;
+            speaks.TryRemove(SpeakKey(sessionId, mark), out ignored);
+        }
+
+        internal void SpeakForgetSession(string sessionId)
+        {
+            string ignored;
+            foreach (string key in speaks.Keys)
+                if (key.StartsWith(sessionId + "\0", StringComparison.Ordinal)) speaks.TryRemove(key, out ignored);
+        }
+
+        /// <summary>Follows the events that settle a Speak mark: its Mark event, or a provider failure.</summary>
+        private void ObserveSpeak(ParleyEvent ev)
+        {
+            if (ev.Type != EventType.Mark && ev.Type != EventType.SessionError) return;
+            System.Collections.Generic.Dictionary<string, object> payload;
+            try { payload = MiniJson.Object(MiniJson.Parse(ev.Payload)); }
+            catch (FormatException) { return; }
+            if (ev.Type == EventType.Mark)
+            {
+                string name = MiniJson.String(MiniJson.Get(payload, "name"));
+                if (name != null) SpeakForget(ev.SessionId, name);
+                return;
+            }
+            string mark = MiniJson.String(MiniJson.Get(payload, "mark"));
+            var error = MiniJson.Get(payload, "error") as System.Collections.Generic.Dictionary<string, object>;
+            if (mark == null || error == null) return;
+            string message = "speak: " + MiniJson.String(MiniJson.Get(error, "provider")) + ": " + MiniJson.String(MiniJson.Get(error, "message"));
+            // Recorded even before Speak() has returned the mark: the failure can be that quick.
+            speaks[SpeakKey(ev.SessionId, mark)] = message;
+        }
+
         internal Task WhenStopped(string sessionId)
         {
             return stopWaiters.GetOrAdd(sessionId, id => new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
@@ -186,6 +427,7 @@ namespace Parley
                 stopping = true;
                 thread = dispatcher;
             }
+            providers.Close(); // C# providers' requests in flight see their tokens cancelled
             foreach (IDisposable child in children.Keys) child.Dispose();
             if (thread != null)
             {
@@ -225,6 +467,7 @@ namespace Parley
                 ParleyEvent copy;
                 try { copy = ParleyEvent.CopyOf(ev); }
                 finally { ParleyNative.parley_event_release(ev); }
+                if (providers.Dispatch(copy)) continue;
                 Deliver(copy);
             }
         }
@@ -233,6 +476,7 @@ namespace Parley
         {
             EventType type = ev.Type;
             if (type == EventType.User && ev.Payload == Wake) return;
+            ObserveSpeak(ev);
             if (type == EventType.SessionStopped) StopWaitDone(ev.SessionId);
             Raise(anyEvent, ev);
             switch (type)
@@ -247,6 +491,7 @@ namespace Parley
                 case EventType.CallerAudio: Raise(callerAudio, ev); break;
                 case EventType.AudioMark: Raise(audioMark, ev); break;
                 case EventType.AudioClear: Raise(audioClear, ev); break;
+                case EventType.ProviderRequest: Raise(providerRequested, ev); break;
             }
         }
 

@@ -53,13 +53,76 @@ namespace Parley
 
         /// <summary>
         /// Completes when mark <paramref name="name"/> is played or cleared, or with
-        /// MarkOutcome.Timeout after <paramref name="timeout"/> (null: no limit).
+        /// MarkOutcome.Timeout after <paramref name="timeout"/> (null: no limit). A mark returned
+        /// by Speak is waited for while its text is still being synthesised (the engine queues it
+        /// afterwards); if the TTS fails, the task faults with a ParleyException (Status.Provider,
+        /// the provider's message) once the event thread or PollEvent has read the failure.
         /// </summary>
         public Task<MarkOutcome> WaitMarkAsync(string name, TimeSpan? timeout)
         {
             int timeoutMs = Timeouts.Millis(timeout);
             Utf8.Check(name);
+            if (runtime.SpeakState(Id, name) != null)
+                return Blocking.Run(handle, pointer => WaitSpoken(pointer, name, timeoutMs));
             return Blocking.Run(handle, pointer => (MarkOutcome)ParleyNative.parley_csharp_session_wait_mark(pointer, name, timeoutMs));
+        }
+
+        /// <summary>WaitMarkAsync of a Speak mark: the engine answers Unknown until synthesis has finished.</summary>
+        private MarkOutcome WaitSpoken(IntPtr pointer, string name, int timeoutMs)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            bool rechecked = false;
+            for (;;)
+            {
+                long leftMs = timeoutMs < 0 ? 50 : Math.Max(0, timeoutMs - clock.ElapsedMilliseconds);
+                var outcome = (MarkOutcome)ParleyNative.parley_csharp_session_wait_mark(pointer, name, (int)Math.Min(50, leftMs));
+                if (outcome == MarkOutcome.Played || outcome == MarkOutcome.Cleared)
+                {
+                    runtime.SpeakForget(Id, name);
+                    return outcome;
+                }
+                if (outcome == MarkOutcome.Unknown)
+                {
+                    string state = runtime.SpeakState(Id, name);
+                    if (state == null)
+                    {
+                        if (rechecked) return MarkOutcome.Unknown;
+                        rechecked = true; // its Mark event may have been read since the engine said unknown
+                        continue;
+                    }
+                    if (state.Length > 0)
+                    {
+                        runtime.SpeakForget(Id, name);
+                        throw new ParleyException((int)Status.Provider, state);
+                    }
+                    if (ParleyNative.parley_csharp_session_state(pointer) == (int)SessionState.Closed)
+                    {
+                        runtime.SpeakForget(Id, name);
+                        return MarkOutcome.Cleared; // the call ended before the text was spoken
+                    }
+                    Thread.Sleep(10);
+                }
+                if (timeoutMs >= 0 && clock.ElapsedMilliseconds >= timeoutMs) return MarkOutcome.Timeout;
+            }
+        }
+
+        /// <summary>
+        /// Speaks <paramref name="text"/> to the caller with a TTS provider (built-in, or implemented
+        /// in C# and registered with Runtime.RegisterTts) as it is synthesised, then queues a mark.
+        /// Returns the mark's name at once: WaitMarkAsync (or a Mark event) reports when the caller
+        /// has heard it (waiting right away is fine); a provider failure arrives as a SessionError event whose payload is
+        /// <c>{"error": {"kind", "provider", "message"}, "mark"}</c>.
+        /// </summary>
+        /// <param name="text">What to say.</param>
+        /// <param name="optionsJson">null or e.g. <c>{"tts": {"provider": "my-voice"}, "mark": "greeting"}</c>
+        /// (default TTS espeak, default mark "speak-N").</param>
+        /// <exception cref="ParleyException">Status.NotFound (no such provider), Status.Config,
+        /// Status.State (the session is closing).</exception>
+        public string Speak(string text, string optionsJson = null)
+        {
+            string mark = ParleyNative.parley_swig_session_speak(handle, text, optionsJson);
+            runtime.SpeakAdded(Id, mark);
+            return mark;
         }
 
         /// <summary>Drops queued agent audio here and at the far end (barge-in); pending marks clear.</summary>
@@ -144,6 +207,7 @@ namespace Parley
             }
             handle.Dispose();
             runtime.Forget(this);
+            runtime.SpeakForgetSession(Id);
         }
 
         // ---- Host transport ----

@@ -17,6 +17,7 @@ const EventType = Object.freeze({
   CALLER_AUDIO: 17,
   AUDIO_MARK: 18,
   AUDIO_CLEAR: 19,
+  PROVIDER_REQUEST: 20,
 });
 
 const typeNames = new Map();

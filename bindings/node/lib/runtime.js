@@ -6,6 +6,7 @@ const { EventType, ParleyEvent, logLevel, logLevelNames } = require('./events');
 const { Session } = require('./session');
 const { Listener } = require('./listener');
 const { configJson, promiseFrom, kInternal } = require('./util');
+const { ProviderDispatcher, ProviderRequest, nativeAnswers, providerMethods } = require('./providers');
 
 const STRIDE = 7; // must match kStride in src/runtime.cc
 const ItemKind = { EVENT: 0, LOG: 1, DONE: 2, CLOSED: 3, LOGS_DROPPED: 4, POLL_ERROR: 5 };
@@ -29,7 +30,12 @@ function installExitHook() {
  * Events: 'session' (session, info) for each call that starts; 'rejected' (payload) for a
  * call refused over capacity; 'user' (payload, event) for parley_runtime_post_event events;
  * 'overflow' (dropped); 'log' (message, level) after setLogLevel(); 'error' (Error, only
- * when a listener is attached); 'event' (every ParleyEvent); 'close'.
+ * when a listener is attached); 'providerRequest' (payload, event) for providers registered
+ * without an implementation; 'event' (every ParleyEvent); 'close'.
+ *
+ * Providers: registerTts(), registerLlm() and registerStt() register voices, models and
+ * recognisers written in JS (async functions). Their requests arrive through the poll thread
+ * as events and run on the JS thread; they never appear as 'event' or 'providerRequest'.
  *
  * Keeping the process alive: like a net.Server, a runtime keeps the event loop alive while
  * it has a running listener, a live call (a session not yet stopped), a pending waitMark()
@@ -51,6 +57,7 @@ class Runtime extends EventEmitter {
     this._postedPending = 0; // user events posted and not yet delivered (a weak hold)
     this._releasePosted = null;
     this._native = new native.NativeRuntime(configJson(config), (items) => this._onItems(items));
+    this._providers = new ProviderDispatcher(nativeAnswers(this._native));
     open.add(this);
     installExitHook();
     this._updateRef();
@@ -115,6 +122,70 @@ class Runtime extends EventEmitter {
     return this._register(new Session(kInternal, this, nativeSession, nativeSession.id, false));
   }
 
+  /**
+   * Registers a voice written in JS under `name`: `synthesize(request, {signal})` (an async
+   * function, or an object with a synthesize method) pushes PCM16 (Int16Array) at
+   * request.sampleRate with request.pushAudio() and resolves (the request completes); a
+   * rejection fails it (the session gets an 'error' event with its message); `signal` aborts
+   * when the engine no longer wants the answer. options: {sampleRate} (default 16000).
+   * Configs then name it like a built-in voice: session.speak(text, {tts: {provider: name}}).
+   */
+  registerTts(name, synthesize, { sampleRate } = {}) {
+    this.registerProvider('tts', name, sampleRate ? { sample_rate: sampleRate } : null, requireImpl(synthesize, 'tts'));
+  }
+
+  /**
+   * Registers a language model written in JS: `complete(request, {signal})` streams
+   * request.pushText() / request.pushToolCall() for request.messages and resolves (or calls
+   * request.finish(reason, promptTokens, completionTokens)).
+   */
+  registerLlm(name, complete) {
+    this.registerProvider('llm', name, null, requireImpl(complete, 'llm'));
+  }
+
+  /**
+   * Registers a speech recogniser written in JS: `recognize(request, {signal})` reads
+   * `for await (const input of request)` ({audio: Int16Array} or {finalize: true}; the loop
+   * ends when the engine ends the stream) and pushes request.pushTranscript(). options:
+   * {sampleRate} of the audio it receives (default 16000).
+   */
+  registerStt(name, recognize, { sampleRate } = {}) {
+    this.registerProvider('stt', name, sampleRate ? { sample_rate: sampleRate } : null, requireImpl(recognize, 'stt'));
+  }
+
+  /**
+   * The general form: kind 'llm' | 'tts' | 'stt', options null or {sample_rate}, and an
+   * implementation as above, or null: requests are then 'providerRequest' events, answered
+   * with runtime.providerRequest(id).
+   */
+  registerProvider(kind, name, options = null, implementation = null) {
+    if (implementation !== null && implementation !== undefined) requireImpl(implementation, kind);
+    const json = configJson(options, 'provider options');
+    let rate = 16000;
+    try {
+      const parsed = json ? JSON.parse(json) : {};
+      if (Number.isInteger(parsed.sample_rate)) rate = parsed.sample_rate;
+    } catch (_) {
+      // the engine rejects it with its own message
+    }
+    const known = typeof kind === 'string' && typeof name === 'string';
+    if (known) this._providers.set(kind, name, implementation ?? null, rate);
+    try {
+      this._native.registerProvider(kind, name, json);
+    } catch (error) {
+      if (known) this._providers.set(kind, name, null);
+      throw error;
+    }
+  }
+
+  /**
+   * A request handle to answer request `id` (from a 'providerRequest' event). Answers to an
+   * unknown id throw a PARLEY_ENOTFOUND ParleyError.
+   */
+  providerRequest(id) {
+    return new ProviderRequest(nativeAnswers(this._native), id, { kind: '', provider: '' }, '', false);
+  }
+
   /** Keeps the process alive while listeners or host sessions are open (the default). */
   ref() {
     this._userRef = true;
@@ -138,6 +209,7 @@ class Runtime extends EventEmitter {
     if (this.closed) return Promise.reject(stateError('runtime is closed'));
     return promiseFrom(() => {
       this._native.close();
+      this._providers.close();
       this._closing = new Promise((resolve) => {
         this._resolveClose = resolve;
       });
@@ -253,8 +325,12 @@ class Runtime extends EventEmitter {
   }
 
   _onEvent(event) {
+    if (event.typeCode === EventType.PROVIDER_REQUEST && this._providers.dispatch(event)) return;
     if (this.listenerCount('event') > 0) this.emit('event', event);
     switch (event.typeCode) {
+      case EventType.PROVIDER_REQUEST:
+        if (this.listenerCount('providerRequest') > 0) this.emit('providerRequest', event.payload, event);
+        return;
       case EventType.USER:
         this._postedDelivered(false);
         if (this.listenerCount('user') > 0) this.emit('user', event.payload, event);
@@ -310,6 +386,7 @@ class Runtime extends EventEmitter {
     if (this._closed) return;
     this._closed = true;
     open.delete(this);
+    this._providers.close();
     // Calls that were still live were ended by the close.
     for (const session of [...this._sessions.values()]) {
       session._onStopped({ reason: 'runtime closed', call_id: session.info ? session.info.call_id : '' });
@@ -327,6 +404,14 @@ class Runtime extends EventEmitter {
     this._native.closeSync();
     this._finishClosed();
   }
+}
+
+/** The implementation of a provider of `kind`: a function, or an object with its method. */
+function requireImpl(implementation, kind) {
+  const method = providerMethods[kind];
+  if (typeof implementation === 'function') return implementation;
+  if (method && implementation && typeof implementation[method] === 'function') return implementation;
+  throw new TypeError(`a ${kind} provider must be an async function${method ? ` or an object with a ${method}() method` : ''}`);
 }
 
 module.exports = { Runtime };

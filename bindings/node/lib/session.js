@@ -2,7 +2,7 @@
 const { EventEmitter } = require('node:events');
 const { EventType } = require('./events');
 const { ParleyError, Status, stateError } = require('./errors');
-const { kInternal } = require('./util');
+const { kInternal, configJson } = require('./util');
 
 const SessionState = Object.freeze({ 0: 'connecting', 1: 'active', 2: 'closing', 3: 'closed' });
 const MarkOutcome = Object.freeze({ PENDING: 0, PLAYED: 1, CLEARED: 2, TIMEOUT: 3, UNKNOWN: 4 });
@@ -34,6 +34,7 @@ class Session extends EventEmitter {
     this._closeCalled = false;
     this._stopWaiters = [];
     this._markWaiters = new Map(); // name -> Set of waiters
+    this._speaking = new Map(); // speak() marks the engine may not know yet -> null, or their failure
   }
 
   /** 'connecting' | 'active' | 'closing' | 'closed' */
@@ -65,7 +66,9 @@ class Session extends EventEmitter {
   /**
    * Resolves with 'played' | 'cleared' | 'unknown' when mark `name` resolves, or 'timeout'
    * after timeoutMs (-1: no timeout). Never blocks the JS thread: it checks the engine's mark
-   * board (parley_session_wait_mark with a zero wait) now and again on each mark event.
+   * board (parley_session_wait_mark with a zero wait) now and again on each mark event. A
+   * speak() mark is waited for while its text is synthesised; a failed speak() rejects with
+   * a PARLEY_EPROVIDER ParleyError.
    */
   waitMark(name, timeoutMs = -1) {
     let outcome;
@@ -75,13 +78,21 @@ class Session extends EventEmitter {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (outcome !== MarkOutcome.PENDING && outcome !== MarkOutcome.TIMEOUT) return Promise.resolve(outcomeNames[outcome]);
+    // A speak() mark is queued only once its text is synthesised: until then the engine
+    // says "unknown", and the binding waits for it (or for the TTS's failure).
+    const spoken = outcome === MarkOutcome.UNKNOWN && this._speaking.has(name);
+    if (spoken && this._speaking.get(name)) {
+      const failure = this._speaking.get(name);
+      this._speaking.delete(name);
+      return Promise.reject(failure);
+    }
+    if (!spoken && outcome !== MarkOutcome.PENDING && outcome !== MarkOutcome.TIMEOUT) return Promise.resolve(outcomeNames[outcome]);
     if (timeoutMs === 0 || this._stopped) return Promise.resolve(this._stopped ? 'cleared' : 'timeout');
-    return new Promise((resolve) => {
-      const waiter = { name, resolve: null, timer: null };
+    return new Promise((resolve, reject) => {
+      const waiter = { name, resolve: null, reject: null, timer: null };
       // A weak hold: it keeps the process alive, unless the runtime was unref()'d.
       const release = this.runtime._hold(false);
-      waiter.resolve = (value) => {
+      const settle = (fn, value) => {
         if (waiter.timer) clearTimeout(waiter.timer);
         const set = this._markWaiters.get(name);
         if (set) {
@@ -89,8 +100,10 @@ class Session extends EventEmitter {
           if (set.size === 0) this._markWaiters.delete(name);
         }
         release();
-        resolve(value);
+        fn(value);
       };
+      waiter.resolve = (value) => settle(resolve, value);
+      waiter.reject = (error) => settle(reject, error);
       if (timeoutMs > 0) {
         waiter.timer = setTimeout(() => {
           const last = this._checkMark(name);
@@ -108,6 +121,7 @@ class Session extends EventEmitter {
       try {
         const outcome = this._native.markOutcome(name, 0);
         if (outcome === MarkOutcome.PENDING || outcome === MarkOutcome.TIMEOUT) return null;
+        if (outcome === MarkOutcome.UNKNOWN && this._speaking.has(name)) return fallback; // not spoken yet
         return outcomeNames[outcome];
       } catch (_) {
         // fall through: the handle is gone
@@ -121,6 +135,20 @@ class Session extends EventEmitter {
       const outcome = this._checkMark(name, fallback);
       if (outcome !== null) for (const waiter of [...waiters]) waiter.resolve(outcome);
     }
+  }
+
+  /**
+   * Speaks `text` to the caller with a TTS provider (built-in, or written in JS and registered
+   * with runtime.registerTts()) as it is synthesised, then queues a mark; returns the mark's
+   * name at once. waitMark(mark) (or a 'mark' event) reports when the caller has heard it; a
+   * provider failure is an 'error' event (error.provider, error.mark) and rejects waitMark(mark)
+   * with a PARLEY_EPROVIDER ParleyError. Waiting right away is fine. options: null or
+   * {tts: {provider: 'my-voice'}, mark: 'greeting'} (default TTS espeak, mark 'speak-N').
+   */
+  speak(text, options = null) {
+    const mark = this._n().speak(text, configJson(options, 'speak options'));
+    this._speaking.set(mark, null);
+    return mark;
   }
 
   /** Drops queued agent audio here and at the far end (barge-in); pending marks clear. */
@@ -215,18 +243,27 @@ class Session extends EventEmitter {
       case EventType.SESSION_ERROR:
         if (this.listenerCount('error') > 0) {
           const payload = event.payload;
-          const error = new Error(payload.message || 'session error');
-          error.code = payload.code;
-          error.fatal = Boolean(payload.fatal);
+          // A provider failure (e.g. of the TTS speak() used) nests its details in "error".
+          const provider = payload.error && typeof payload.error === 'object' ? payload.error : null;
+          const error = new Error((provider ? provider.message : payload.message) || 'session error');
+          error.code = provider ? 'provider' : payload.code;
+          error.fatal = Boolean(provider ? provider.fatal : payload.fatal);
           error.sessionId = this.id;
+          if (provider) {
+            error.provider = provider.provider;
+            error.kind = provider.kind;
+            if (payload.mark !== undefined) error.mark = payload.mark;
+          }
           this.emit('error', error);
         }
+        this._speakFailed(event.payload);
         break;
       case EventType.DTMF:
         this.emit('dtmf', event.payload.digit);
         break;
       case EventType.MARK: {
         const { name, outcome } = event.payload;
+        this._speaking.delete(name); // the engine knows it now
         const waiters = this._markWaiters.get(name);
         if (waiters) {
           // The board is authoritative (a name may be reused); the payload is the fallback.
@@ -253,6 +290,20 @@ class Session extends EventEmitter {
     }
   }
 
+  /** @internal a speak() failed: its mark will never be queued. */
+  _speakFailed(payload) {
+    const { mark, error } = payload;
+    if (typeof mark !== 'string' || !error || typeof error !== 'object' || !this._speaking.has(mark)) return;
+    const failure = new ParleyError(`speak: ${error.provider}: ${error.message}`, Status.PARLEY_EPROVIDER);
+    const waiters = this._markWaiters.get(mark);
+    if (waiters) {
+      this._speaking.delete(mark);
+      for (const waiter of [...waiters]) waiter.reject(failure);
+    } else {
+      this._speaking.set(mark, failure); // for a later waitMark()
+    }
+  }
+
   /** @internal the call ended (stopped event, or the runtime closed). */
   _onStopped(stats) {
     if (this._stopped) return;
@@ -260,6 +311,7 @@ class Session extends EventEmitter {
     this.stats = stats;
     this.runtime._forget(this);
     this._recheckMarks('cleared');
+    this._speaking.clear();
     const waiters = this._stopWaiters;
     this._stopWaiters = [];
     for (const waiter of waiters) waiter(stats);

@@ -1,5 +1,6 @@
 // Runtime, Listener and Session: native handles, the poll thread and the JS handoff.
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -581,6 +582,26 @@ Buffer<uint8_t> bytes_arg(const Napi::CallbackInfo &info, size_t index) {
   throw Napi::TypeError::New(info.Env(), "bytes must be a Uint8Array or Buffer (G.711)");
 }
 
+// A provider request id: a non-negative integral Number or a BigInt.
+uint64_t request_arg(const Napi::CallbackInfo &info, size_t index) {
+  Napi::Env env = info.Env();
+  if (index < info.Length() && info[index].IsBigInt()) {
+    bool lossless = false;
+    const uint64_t value = info[index].As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) throw Napi::TypeError::New(env, "request id out of range");
+    return value;
+  }
+  const double value = number_arg(info, index, "request id", -1);
+  if (!std::isfinite(value) || value < 0 || std::floor(value) != value || value > 9007199254740991.0) {
+    throw Napi::TypeError::New(env, "request id must be a non-negative integer or a BigInt");
+  }
+  return static_cast<uint64_t>(value);
+}
+
+bool bool_arg(const Napi::CallbackInfo &info, size_t index) {
+  return index < info.Length() && info[index].ToBoolean().Value();
+}
+
 // ---- Listener ------------------------------------------------------------------------------
 
 struct ListenerInit {
@@ -694,7 +715,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
          InstanceMethod<&SessionWrap::stop_recording>("stopRecording"), InstanceMethod<&SessionWrap::close>("close"),
          InstanceMethod<&SessionWrap::destroy>("destroy"), InstanceMethod<&SessionWrap::push_audio>("pushAudio"),
          InstanceMethod<&SessionWrap::push_g711>("pushG711"), InstanceMethod<&SessionWrap::push_dtmf>("pushDtmf"),
-         InstanceMethod<&SessionWrap::push_mark_played>("pushMarkPlayed")});
+         InstanceMethod<&SessionWrap::push_mark_played>("pushMarkPlayed"), InstanceMethod<&SessionWrap::speak>("speak")});
   }
 
   explicit SessionWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<SessionWrap>(info) {
@@ -839,6 +860,19 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     return env.Undefined();
   }
 
+  // speak(text, optionsJson | null) -> the mark's name
+  Napi::Value speak(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto *session = open(env);
+    auto text = opt_string(info, 0, "text");
+    auto options = opt_string(info, 1, "options");
+    char *mark = nullptr;
+    check(env, parley_session_speak(&mark, session, text.c_str(), options.c_str()));
+    Napi::String result = Napi::String::New(env, mark != nullptr ? mark : "");
+    parley_string_free(mark);
+    return result;
+  }
+
   std::shared_ptr<RuntimeCore> runtime_;
   std::shared_ptr<SessionCore> session_;
 };
@@ -855,6 +889,12 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap> {
          InstanceMethod<&RuntimeWrap::start_listener>("startListener"),
          InstanceMethod<&RuntimeWrap::create_host_session>("createHostSession"),
          InstanceMethod<&RuntimeWrap::open_session>("openSession"), InstanceMethod<&RuntimeWrap::set_ref>("setRef"),
+         InstanceMethod<&RuntimeWrap::register_provider>("registerProvider"),
+         InstanceMethod<&RuntimeWrap::provider_push_audio>("providerPushAudio"),
+         InstanceMethod<&RuntimeWrap::provider_push_text>("providerPushText"),
+         InstanceMethod<&RuntimeWrap::provider_push_tool_call>("providerPushToolCall"),
+         InstanceMethod<&RuntimeWrap::provider_push_transcript>("providerPushTranscript"),
+         InstanceMethod<&RuntimeWrap::provider_complete>("providerComplete"),
          InstanceMethod<&RuntimeWrap::close>("close"), InstanceMethod<&RuntimeWrap::finish_close>("finishClose"),
          InstanceMethod<&RuntimeWrap::close_sync>("closeSync")});
   }
@@ -969,6 +1009,75 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap> {
     parley_session *handle = nullptr;
     check(env, parley_session_open(&handle, core.runtime, id.c_str()));
     return wrap_session(env, handle, false);
+  }
+
+  // ---- host-implemented providers: event mode (callbacks NULL), so requests reach JS through
+  // the poll thread like any event and no engine thread ever calls into JS.
+
+  // registerProvider(kind, name, optionsJson | null)
+  Napi::Value register_provider(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto &core = open(env);
+    auto kind = opt_string(info, 0, "kind");
+    auto name = opt_string(info, 1, "name");
+    auto options = opt_string(info, 2, "options");
+    check(env, parley_provider_register(core.runtime, kind.c_str(), name.c_str(), options.c_str(), nullptr, nullptr));
+    return env.Undefined();
+  }
+
+  // providerPushAudio(id, Int16Array)
+  Napi::Value provider_push_audio(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto &core = open(env);
+    const uint64_t id = request_arg(info, 0);
+    auto samples = samples_arg(info, 1);
+    check(env, parley_provider_push_audio(core.runtime, id, samples.data, samples.count));
+    return env.Undefined();
+  }
+
+  // providerPushText(id, text)
+  Napi::Value provider_push_text(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto &core = open(env);
+    const uint64_t id = request_arg(info, 0);
+    auto text = opt_string(info, 1, "text");
+    check(env, parley_provider_push_text(core.runtime, id, text.c_str()));
+    return env.Undefined();
+  }
+
+  // providerPushToolCall(id, index, callId | null, name | null, arguments | null)
+  Napi::Value provider_push_tool_call(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto &core = open(env);
+    const uint64_t id = request_arg(info, 0);
+    const int index = int_arg(info, 1, "index", 0);
+    auto call_id = opt_string(info, 2, "callId");
+    auto name = opt_string(info, 3, "name");
+    auto arguments = opt_string(info, 4, "arguments");
+    check(env, parley_provider_push_tool_call(core.runtime, id, index, call_id.c_str(), name.c_str(), arguments.c_str()));
+    return env.Undefined();
+  }
+
+  // providerPushTranscript(id, text, isFinal, speechFinal)
+  Napi::Value provider_push_transcript(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto &core = open(env);
+    const uint64_t id = request_arg(info, 0);
+    auto text = opt_string(info, 1, "text");
+    check(env, parley_provider_push_transcript(core.runtime, id, text.c_str(), bool_arg(info, 2) ? 1 : 0,
+                                               bool_arg(info, 3) ? 1 : 0));
+    return env.Undefined();
+  }
+
+  // providerComplete(id, status, detail | null)
+  Napi::Value provider_complete(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto &core = open(env);
+    const uint64_t id = request_arg(info, 0);
+    const int status = int_arg(info, 1, "status", PARLEY_OK);
+    auto detail = opt_string(info, 2, "detail");
+    check(env, parley_provider_complete(core.runtime, id, status, detail.c_str()));
+    return env.Undefined();
   }
 
   Napi::Value set_ref(const Napi::CallbackInfo &info) {

@@ -78,170 +78,187 @@ typedef long long swig_type_19;
 typedef long long swig_type_20;
 typedef _gostring_ swig_type_21;
 typedef long long swig_type_22;
-typedef long long swig_type_23;
-typedef long long swig_type_24;
+typedef _gostring_ swig_type_23;
+typedef _gostring_ swig_type_24;
 typedef long long swig_type_25;
-typedef long long swig_type_26;
-typedef long long swig_type_27;
-typedef long long swig_type_28;
+typedef _gostring_ swig_type_26;
+typedef _gostring_ swig_type_27;
+typedef _gostring_ swig_type_28;
 typedef long long swig_type_29;
-typedef void* swig_type_30;
-typedef void* swig_type_31;
-typedef void* swig_type_32;
-typedef void* swig_type_33;
+typedef long long swig_type_30;
+typedef long long swig_type_31;
+typedef long long swig_type_32;
+typedef long long swig_type_33;
 typedef long long swig_type_34;
 typedef long long swig_type_35;
 typedef long long swig_type_36;
-typedef _gostring_ swig_type_37;
+typedef long long swig_type_37;
 typedef long long swig_type_38;
-typedef _gostring_ swig_type_39;
-typedef long long swig_type_40;
+typedef long long swig_type_39;
+typedef _gostring_ swig_type_40;
 typedef long long swig_type_41;
-typedef long long swig_type_42;
+typedef _gostring_ swig_type_42;
 typedef long long swig_type_43;
 typedef long long swig_type_44;
 typedef long long swig_type_45;
 typedef long long swig_type_46;
-typedef _goslice_ swig_type_47;
+typedef long long swig_type_47;
 typedef long long swig_type_48;
-typedef _gostring_ swig_type_49;
-typedef long long swig_type_50;
+typedef long long swig_type_49;
+typedef _goslice_ swig_type_50;
 typedef long long swig_type_51;
 typedef _gostring_ swig_type_52;
 typedef long long swig_type_53;
-typedef _gostring_ swig_type_54;
-typedef long long swig_type_55;
+typedef long long swig_type_54;
+typedef _gostring_ swig_type_55;
 typedef long long swig_type_56;
-typedef long long swig_type_57;
-typedef _goslice_ swig_type_58;
+typedef _gostring_ swig_type_57;
+typedef long long swig_type_58;
 typedef long long swig_type_59;
-typedef _goslice_ swig_type_60;
-typedef long long swig_type_61;
-typedef _gostring_ swig_type_62;
-typedef long long swig_type_63;
-typedef _gostring_ swig_type_64;
-typedef long long swig_type_65;
+typedef long long swig_type_60;
+typedef _goslice_ swig_type_61;
+typedef long long swig_type_62;
+typedef _goslice_ swig_type_63;
+typedef long long swig_type_64;
+typedef _gostring_ swig_type_65;
 typedef long long swig_type_66;
-typedef long long swig_type_67;
-typedef _gostring_ swig_type_68;
-typedef _gostring_ swig_type_69;
-typedef long long swig_type_70;
+typedef _gostring_ swig_type_67;
+typedef long long swig_type_68;
+typedef long long swig_type_69;
+typedef _goslice_ swig_type_70;
 typedef long long swig_type_71;
-typedef _gostring_ swig_type_72;
-extern void _wrap_Swig_free_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_5328c3afe4a379c1(swig_intgo arg1);
-extern void _wrap_parley_version_numbers_capi_5328c3afe4a379c1(swig_voidp arg1, swig_voidp arg2, swig_voidp arg3);
-extern swig_type_1 _wrap_parley_runtime_create_capi_5328c3afe4a379c1(swig_voidp arg1, swig_type_2 arg2);
-extern swig_type_3 _wrap_parley_runtime_poll_event_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_4 _wrap_parley_listener_start_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_type_5 arg3);
-extern swig_type_6 _wrap_parley_listener_stop_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_7 _wrap_parley_session_open_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_type_8 arg3);
-extern swig_type_9 _wrap_parley_session_create_host_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_type_10 arg3);
-extern swig_type_11 _wrap_parley_session_wait_mark_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_type_12 arg3, swig_intgo arg4);
-extern swig_type_13 _wrap_parley_selftest_capi_5328c3afe4a379c1(swig_voidp arg1);
-extern swig_type_14 _wrap_parley_budget_create_capi_5328c3afe4a379c1(swig_voidp arg1, swig_type_15 arg2);
-extern swig_type_16 _wrap_parley_budget_prepare_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_type_17 arg3);
-extern swig_type_18 _wrap_parley_budget_stats_json_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_19 _wrap_parley_budget_report_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_20 _wrap_parley_budget_count_tokens_capi_5328c3afe4a379c1(swig_voidp arg1, uintptr_t arg2, swig_type_21 arg3);
-extern swig_type_22 _wrap_parley_go_poll_batch_capi_5328c3afe4a379c1(swig_voidp arg1, swig_voidp arg2, swig_type_23 arg3, swig_voidp arg4, swig_type_24 arg5, uintptr_t arg6, swig_intgo arg7);
-extern void _wrap_parley_go_release_events_capi_5328c3afe4a379c1(swig_voidp arg1, swig_type_25 arg2);
-extern swig_type_26 _wrap_parley_go_event_view_size_capi_5328c3afe4a379c1(void);
-extern swig_type_27 _wrap_parley_go_budget_set_callbacks_capi_5328c3afe4a379c1(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_28 _wrap_parley_go_budget_set_embedder_capi_5328c3afe4a379c1(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_29 _wrap_parley_go_budget_set_summarizer_capi_5328c3afe4a379c1(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_PARLEY_VERSION_NUMBER_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_OK_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EINVAL_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_ECONFIG_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_ENOMEM_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_ESTATE_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_ETIMEOUT_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_ENOTFOUND_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EUNSUPPORTED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EIO_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EFORMAT_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EPROTOCOL_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EPROVIDER_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_ECANCELLED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EFULL_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EINTERNAL_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_LOG_TRACE_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_LOG_DEBUG_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_LOG_INFO_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_LOG_WARN_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_LOG_ERROR_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_LOG_OFF_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_NONE_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_USER_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_DTMF_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_MARK_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CONNECTING_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_SESSION_ACTIVE_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CLOSING_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CLOSED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_MARK_PENDING_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_MARK_PLAYED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_MARK_CLEARED_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_MARK_TIMEOUT_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_MARK_UNKNOWN_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_G711_ULAW_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_G711_ALAW_capi_5328c3afe4a379c1(void);
-extern void _wrap_parley_provider_callbacks_size_set_capi_5328c3afe4a379c1(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_parley_provider_callbacks_size_get_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern void _wrap_parley_provider_callbacks_version_set_capi_5328c3afe4a379c1(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_parley_provider_callbacks_version_get_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern void _wrap_parley_provider_callbacks_on_request_set_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_30 arg2);
-extern swig_type_31 _wrap_parley_provider_callbacks_on_request_get_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern void _wrap_parley_provider_callbacks_on_release_set_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_parley_provider_callbacks_on_release_get_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern uintptr_t _wrap_new_parley_provider_callbacks_capi_5328c3afe4a379c1(void);
-extern void _wrap_delete_parley_provider_callbacks_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_5328c3afe4a379c1(void);
-extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_5328c3afe4a379c1(void);
-extern swig_type_34 _wrap_parley_version_capi_5328c3afe4a379c1(void);
-extern swig_type_35 _wrap_parley_status_name_capi_5328c3afe4a379c1(swig_intgo arg1);
-extern void _wrap_parley_runtime_destroy_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_36 _wrap_parley_runtime_log_capi_5328c3afe4a379c1(uintptr_t arg1, swig_intgo arg2, swig_type_37 arg3);
-extern swig_type_38 _wrap_parley_runtime_post_event_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_39 arg2);
-extern swig_intgo _wrap_parley_event_type_of_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_40 _wrap_parley_event_type_name_capi_5328c3afe4a379c1(swig_intgo arg1);
-extern swig_type_41 _wrap_parley_event_session_id_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_42 _wrap_parley_event_payload_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_43 _wrap_parley_event_timestamp_us_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern void _wrap_parley_event_release_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_intgo _wrap_parley_listener_port_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_44 _wrap_parley_listener_id_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern void _wrap_parley_listener_destroy_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_45 _wrap_parley_session_id_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_intgo _wrap_parley_session_get_state_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_46 _wrap_parley_session_play_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_47 arg2, swig_intgo arg3);
-extern swig_type_48 _wrap_parley_session_send_mark_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_49 arg2);
-extern swig_type_50 _wrap_parley_session_clear_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_51 _wrap_parley_session_hang_up_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_parley_session_start_recording_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_parley_session_stop_recording_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_56 _wrap_parley_session_close_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern void _wrap_parley_session_destroy_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_57 _wrap_parley_session_push_audio_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_58 arg2, swig_intgo arg3);
-extern swig_type_59 _wrap_parley_session_push_g711_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_60 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_type_61 _wrap_parley_session_push_dtmf_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_62 arg2);
-extern swig_type_63 _wrap_parley_session_push_mark_played_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_64 arg2);
-extern void _wrap_parley_budget_destroy_capi_5328c3afe4a379c1(uintptr_t arg1);
-extern swig_type_65 _wrap_parley_budget_record_ttft_capi_5328c3afe4a379c1(uintptr_t arg1, double arg2, swig_type_66 arg3);
-extern swig_type_67 _wrap_parley_budget_select_model_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_68 arg2, swig_type_69 arg3);
-extern swig_type_70 _wrap_parley_budget_provide_summary_capi_5328c3afe4a379c1(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3);
+typedef long long swig_type_72;
+typedef _gostring_ swig_type_73;
+typedef long long swig_type_74;
+typedef long long swig_type_75;
+typedef _gostring_ swig_type_76;
+typedef _gostring_ swig_type_77;
+typedef _gostring_ swig_type_78;
+typedef long long swig_type_79;
+typedef long long swig_type_80;
+typedef _gostring_ swig_type_81;
+typedef long long swig_type_82;
+typedef long long swig_type_83;
+typedef _gostring_ swig_type_84;
+typedef long long swig_type_85;
+typedef long long swig_type_86;
+typedef long long swig_type_87;
+typedef _gostring_ swig_type_88;
+typedef _gostring_ swig_type_89;
+typedef long long swig_type_90;
+typedef long long swig_type_91;
+typedef _gostring_ swig_type_92;
+extern void _wrap_Swig_free_capi_a7f7f889d9130111(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_a7f7f889d9130111(swig_intgo arg1);
+extern void _wrap_parley_version_numbers_capi_a7f7f889d9130111(swig_voidp arg1, swig_voidp arg2, swig_voidp arg3);
+extern swig_type_1 _wrap_parley_runtime_create_capi_a7f7f889d9130111(swig_voidp arg1, swig_type_2 arg2);
+extern swig_type_3 _wrap_parley_runtime_poll_event_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_4 _wrap_parley_listener_start_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_5 arg3);
+extern swig_type_6 _wrap_parley_listener_stop_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_7 _wrap_parley_session_open_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_8 arg3);
+extern swig_type_9 _wrap_parley_session_create_host_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_10 arg3);
+extern swig_type_11 _wrap_parley_session_wait_mark_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_12 arg3, swig_intgo arg4);
+extern swig_type_13 _wrap_parley_selftest_capi_a7f7f889d9130111(swig_voidp arg1);
+extern swig_type_14 _wrap_parley_budget_create_capi_a7f7f889d9130111(swig_voidp arg1, swig_type_15 arg2);
+extern swig_type_16 _wrap_parley_budget_prepare_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_17 arg3);
+extern swig_type_18 _wrap_parley_budget_stats_json_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_19 _wrap_parley_budget_report_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_20 _wrap_parley_budget_count_tokens_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_21 arg3);
+extern swig_type_22 _wrap_parley_session_speak_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_23 arg3, swig_type_24 arg4);
+extern swig_type_25 _wrap_parley_go_provider_register_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_26 arg2, swig_type_27 arg3, swig_type_28 arg4);
+extern swig_type_29 _wrap_parley_go_poll_batch_capi_a7f7f889d9130111(swig_voidp arg1, swig_voidp arg2, swig_type_30 arg3, swig_voidp arg4, swig_type_31 arg5, uintptr_t arg6, swig_intgo arg7);
+extern void _wrap_parley_go_release_events_capi_a7f7f889d9130111(swig_voidp arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_parley_go_event_view_size_capi_a7f7f889d9130111(void);
+extern swig_type_34 _wrap_parley_go_budget_set_callbacks_capi_a7f7f889d9130111(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_35 _wrap_parley_go_budget_set_embedder_capi_a7f7f889d9130111(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_36 _wrap_parley_go_budget_set_summarizer_capi_a7f7f889d9130111(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_PARLEY_VERSION_NUMBER_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_OK_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EINVAL_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_ECONFIG_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_ENOMEM_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_ESTATE_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_ETIMEOUT_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_ENOTFOUND_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EUNSUPPORTED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EIO_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EFORMAT_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EPROTOCOL_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EPROVIDER_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_ECANCELLED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EFULL_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EINTERNAL_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_LOG_TRACE_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_LOG_DEBUG_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_LOG_INFO_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_LOG_WARN_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_LOG_ERROR_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_LOG_OFF_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_NONE_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_USER_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_DTMF_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_MARK_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CONNECTING_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_SESSION_ACTIVE_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CLOSING_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CLOSED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_MARK_PENDING_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_MARK_PLAYED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_MARK_CLEARED_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_MARK_TIMEOUT_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_MARK_UNKNOWN_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_G711_ULAW_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_G711_ALAW_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_a7f7f889d9130111(void);
+extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_a7f7f889d9130111(void);
+extern swig_type_37 _wrap_parley_version_capi_a7f7f889d9130111(void);
+extern swig_type_38 _wrap_parley_status_name_capi_a7f7f889d9130111(swig_intgo arg1);
+extern void _wrap_parley_runtime_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_39 _wrap_parley_runtime_log_capi_a7f7f889d9130111(uintptr_t arg1, swig_intgo arg2, swig_type_40 arg3);
+extern swig_type_41 _wrap_parley_runtime_post_event_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_42 arg2);
+extern swig_intgo _wrap_parley_event_type_of_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_43 _wrap_parley_event_type_name_capi_a7f7f889d9130111(swig_intgo arg1);
+extern swig_type_44 _wrap_parley_event_session_id_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_45 _wrap_parley_event_payload_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_46 _wrap_parley_event_timestamp_us_capi_a7f7f889d9130111(uintptr_t arg1);
+extern void _wrap_parley_event_release_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_intgo _wrap_parley_listener_port_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_47 _wrap_parley_listener_id_capi_a7f7f889d9130111(uintptr_t arg1);
+extern void _wrap_parley_listener_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_48 _wrap_parley_session_id_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_intgo _wrap_parley_session_get_state_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_49 _wrap_parley_session_play_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_50 arg2, swig_intgo arg3);
+extern swig_type_51 _wrap_parley_session_send_mark_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_52 arg2);
+extern swig_type_53 _wrap_parley_session_clear_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_54 _wrap_parley_session_hang_up_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_parley_session_start_recording_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_57 arg2);
+extern swig_type_58 _wrap_parley_session_stop_recording_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_59 _wrap_parley_session_close_capi_a7f7f889d9130111(uintptr_t arg1);
+extern void _wrap_parley_session_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_60 _wrap_parley_session_push_audio_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_61 arg2, swig_intgo arg3);
+extern swig_type_62 _wrap_parley_session_push_g711_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_63 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_64 _wrap_parley_session_push_dtmf_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_parley_session_push_mark_played_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_67 arg2);
+extern swig_type_68 _wrap_parley_provider_push_audio_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3);
+extern swig_type_71 _wrap_parley_provider_push_text_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
+extern swig_type_74 _wrap_parley_provider_push_tool_call_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_75 arg2, swig_intgo arg3, swig_type_76 arg4, swig_type_77 arg5, swig_type_78 arg6);
+extern swig_type_79 _wrap_parley_provider_push_transcript_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3, swig_intgo arg4, swig_intgo arg5);
+extern swig_type_82 _wrap_parley_provider_complete_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_83 arg2, swig_intgo arg3, swig_type_84 arg4);
+extern void _wrap_parley_budget_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
+extern swig_type_85 _wrap_parley_budget_record_ttft_capi_a7f7f889d9130111(uintptr_t arg1, double arg2, swig_type_86 arg3);
+extern swig_type_87 _wrap_parley_budget_select_model_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3);
+extern swig_type_90 _wrap_parley_budget_provide_summary_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
 #undef intgo
 */
 import "C"
@@ -269,13 +286,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_5328c3afe4a379c1(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_a7f7f889d9130111(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -365,14 +382,14 @@ func Parley_version_numbers(arg1 *int32, arg2 *int32, arg3 *int32) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	C._wrap_parley_version_numbers_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2))
+	C._wrap_parley_version_numbers_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2))
 }
 
 func Parley_runtime_create(arg1 *uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_runtime_create_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), *(*C.swig_type_2)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_runtime_create_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), *(*C.swig_type_2)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -386,7 +403,7 @@ func Parley_runtime_poll_event(arg1 *uintptr, arg2 uintptr, arg3 int) (_swig_ret
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_runtime_poll_event_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_runtime_poll_event_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -397,7 +414,7 @@ func Parley_listener_start(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig_ret 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_listener_start_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_5)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_listener_start_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_5)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -411,7 +428,7 @@ func Parley_listener_stop(arg1 *int64, arg2 uintptr, arg3 int) (_swig_ret *Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_listener_stop_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_listener_stop_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -422,7 +439,7 @@ func Parley_session_open(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig_ret *E
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_open_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_session_open_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -436,7 +453,7 @@ func Parley_session_create_host(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_create_host_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_session_create_host_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -451,7 +468,7 @@ func Parley_session_wait_mark(arg1 *int32, arg2 uintptr, arg3 string, arg4 int) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_wait_mark_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int64)(C._wrap_parley_session_wait_mark_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -467,7 +484,7 @@ func Parley_selftest(arg1 *string) (_swig_ret *Error) {
 	var arg1_tmp uintptr
 	_swig_i_0 = &arg1_tmp
 
-	swig_r = (int64)(C._wrap_parley_selftest_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_selftest_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -485,7 +502,7 @@ func Parley_budget_create(arg1 *uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_budget_create_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_budget_create_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -503,7 +520,7 @@ func Parley_budget_prepare(arg1 *string, arg2 uintptr, arg3 string) (_swig_ret *
 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_prepare_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_prepare_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_2))))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -528,7 +545,7 @@ func Parley_budget_stats_json(arg1 *string, arg2 uintptr) (_swig_ret *Error) {
 	_swig_i_0 = &arg1_tmp
 
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_budget_stats_json_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_budget_stats_json_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -551,7 +568,7 @@ func Parley_budget_report(arg1 *string, arg2 uintptr, arg3 int) (_swig_ret *Erro
 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_report_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_budget_report_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -570,9 +587,60 @@ func Parley_budget_count_tokens(arg1 *int64, arg2 uintptr, arg3 string) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_count_tokens_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_count_tokens_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_session_speak(arg1 *string, arg2 uintptr, arg3 string, arg4 string) (_swig_ret *Error) {
+	var swig_r int64
+	var _swig_i_0 *uintptr
+
+	var arg1_tmp uintptr
+	_swig_i_0 = &arg1_tmp
+
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int64)(C._wrap_parley_session_speak_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_3))))
+
+	if *_swig_i_0 != 0 {
+		s := swigTakeString(*_swig_i_0)
+		if arg1 != nil {
+			*arg1 = s
+		}
+	}
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_go_provider_register(arg1 uintptr, arg2 string, arg3 string, arg4 string) (_swig_ret *Error) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int64)(C._wrap_parley_go_provider_register_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_3))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
 	}
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
@@ -588,7 +656,7 @@ func Parley_go_poll_batch(arg1 *int32, arg2 *EventView, arg3 int64, arg4 *uintpt
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int64)(C._wrap_parley_go_poll_batch_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_23(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_type_24(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int64)(C._wrap_parley_go_poll_batch_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_30(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_type_31(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -597,12 +665,12 @@ func Parley_go_poll_batch(arg1 *int32, arg2 *EventView, arg3 int64, arg4 *uintpt
 func Parley_go_release_events(arg1 *uintptr, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_parley_go_release_events_capi_5328c3afe4a379c1(C.swig_voidp(_swig_i_0), C.swig_type_25(_swig_i_1))
+	C._wrap_parley_go_release_events_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.swig_type_32(_swig_i_1))
 }
 
 func Parley_go_event_view_size() (_swig_ret int64) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_parley_go_event_view_size_capi_5328c3afe4a379c1())
+	swig_r = (int64)(C._wrap_parley_go_event_view_size_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -610,7 +678,7 @@ func Parley_go_budget_set_callbacks(arg1 uintptr, arg2 uintptr) (_swig_ret *Erro
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_callbacks_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_callbacks_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -620,7 +688,7 @@ func Parley_go_budget_set_embedder(arg1 uintptr, arg2 uintptr) (_swig_ret *Error
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_embedder_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_embedder_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -630,7 +698,7 @@ func Parley_go_budget_set_summarizer(arg1 uintptr, arg2 uintptr) (_swig_ret *Err
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_summarizer_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_summarizer_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -643,7 +711,7 @@ const PARLEY_VERSION_STRING string = "0.1.0"
 
 func _swig_getPARLEY_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_PARLEY_VERSION_NUMBER_capi_5328c3afe4a379c1())
+	swig_r = (int)(C._wrap_PARLEY_VERSION_NUMBER_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -653,7 +721,7 @@ type Enum_SS_parley_status int
 
 func _swig_getPARLEY_OK() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_OK_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_OK_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -661,7 +729,7 @@ var PARLEY_OK Enum_SS_parley_status = _swig_getPARLEY_OK()
 
 func _swig_getPARLEY_EINVAL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINVAL_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINVAL_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -669,7 +737,7 @@ var PARLEY_EINVAL Enum_SS_parley_status = _swig_getPARLEY_EINVAL()
 
 func _swig_getPARLEY_ECONFIG() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECONFIG_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECONFIG_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -677,7 +745,7 @@ var PARLEY_ECONFIG Enum_SS_parley_status = _swig_getPARLEY_ECONFIG()
 
 func _swig_getPARLEY_ENOMEM() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOMEM_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOMEM_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -685,7 +753,7 @@ var PARLEY_ENOMEM Enum_SS_parley_status = _swig_getPARLEY_ENOMEM()
 
 func _swig_getPARLEY_ESTATE() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ESTATE_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ESTATE_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -693,7 +761,7 @@ var PARLEY_ESTATE Enum_SS_parley_status = _swig_getPARLEY_ESTATE()
 
 func _swig_getPARLEY_ETIMEOUT() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ETIMEOUT_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ETIMEOUT_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -701,7 +769,7 @@ var PARLEY_ETIMEOUT Enum_SS_parley_status = _swig_getPARLEY_ETIMEOUT()
 
 func _swig_getPARLEY_ENOTFOUND() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOTFOUND_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOTFOUND_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -709,7 +777,7 @@ var PARLEY_ENOTFOUND Enum_SS_parley_status = _swig_getPARLEY_ENOTFOUND()
 
 func _swig_getPARLEY_EUNSUPPORTED() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EUNSUPPORTED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EUNSUPPORTED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -717,7 +785,7 @@ var PARLEY_EUNSUPPORTED Enum_SS_parley_status = _swig_getPARLEY_EUNSUPPORTED()
 
 func _swig_getPARLEY_EIO() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EIO_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EIO_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -725,7 +793,7 @@ var PARLEY_EIO Enum_SS_parley_status = _swig_getPARLEY_EIO()
 
 func _swig_getPARLEY_EFORMAT() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFORMAT_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFORMAT_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -733,7 +801,7 @@ var PARLEY_EFORMAT Enum_SS_parley_status = _swig_getPARLEY_EFORMAT()
 
 func _swig_getPARLEY_EPROTOCOL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROTOCOL_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROTOCOL_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -741,7 +809,7 @@ var PARLEY_EPROTOCOL Enum_SS_parley_status = _swig_getPARLEY_EPROTOCOL()
 
 func _swig_getPARLEY_EPROVIDER() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROVIDER_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROVIDER_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -749,7 +817,7 @@ var PARLEY_EPROVIDER Enum_SS_parley_status = _swig_getPARLEY_EPROVIDER()
 
 func _swig_getPARLEY_ECANCELLED() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECANCELLED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECANCELLED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -757,7 +825,7 @@ var PARLEY_ECANCELLED Enum_SS_parley_status = _swig_getPARLEY_ECANCELLED()
 
 func _swig_getPARLEY_EFULL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFULL_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFULL_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -765,7 +833,7 @@ var PARLEY_EFULL Enum_SS_parley_status = _swig_getPARLEY_EFULL()
 
 func _swig_getPARLEY_EINTERNAL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINTERNAL_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINTERNAL_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -775,7 +843,7 @@ type Enum_SS_parley_log_level int
 
 func _swig_getPARLEY_LOG_TRACE() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_TRACE_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_TRACE_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -783,7 +851,7 @@ var PARLEY_LOG_TRACE Enum_SS_parley_log_level = _swig_getPARLEY_LOG_TRACE()
 
 func _swig_getPARLEY_LOG_DEBUG() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_DEBUG_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_DEBUG_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -791,7 +859,7 @@ var PARLEY_LOG_DEBUG Enum_SS_parley_log_level = _swig_getPARLEY_LOG_DEBUG()
 
 func _swig_getPARLEY_LOG_INFO() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_INFO_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_INFO_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -799,7 +867,7 @@ var PARLEY_LOG_INFO Enum_SS_parley_log_level = _swig_getPARLEY_LOG_INFO()
 
 func _swig_getPARLEY_LOG_WARN() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_WARN_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_WARN_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -807,7 +875,7 @@ var PARLEY_LOG_WARN Enum_SS_parley_log_level = _swig_getPARLEY_LOG_WARN()
 
 func _swig_getPARLEY_LOG_ERROR() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_ERROR_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_ERROR_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -815,7 +883,7 @@ var PARLEY_LOG_ERROR Enum_SS_parley_log_level = _swig_getPARLEY_LOG_ERROR()
 
 func _swig_getPARLEY_LOG_OFF() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_OFF_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_OFF_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -825,7 +893,7 @@ type Enum_SS_parley_event_type int
 
 func _swig_getPARLEY_EVENT_NONE() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_NONE_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_NONE_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -833,7 +901,7 @@ var PARLEY_EVENT_NONE Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_NONE()
 
 func _swig_getPARLEY_EVENT_RUNTIME_ERROR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -841,7 +909,7 @@ var PARLEY_EVENT_RUNTIME_ERROR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT
 
 func _swig_getPARLEY_EVENT_USER() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_USER_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_USER_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -849,7 +917,7 @@ var PARLEY_EVENT_USER Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_USER()
 
 func _swig_getPARLEY_EVENT_OVERFLOW() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_OVERFLOW_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_OVERFLOW_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -857,7 +925,7 @@ var PARLEY_EVENT_OVERFLOW Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_OVER
 
 func _swig_getPARLEY_EVENT_SESSION_STARTED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STARTED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STARTED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -865,7 +933,7 @@ var PARLEY_EVENT_SESSION_STARTED Enum_SS_parley_event_type = _swig_getPARLEY_EVE
 
 func _swig_getPARLEY_EVENT_SESSION_STOPPED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STOPPED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STOPPED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -873,7 +941,7 @@ var PARLEY_EVENT_SESSION_STOPPED Enum_SS_parley_event_type = _swig_getPARLEY_EVE
 
 func _swig_getPARLEY_EVENT_SESSION_ERROR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_ERROR_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_ERROR_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -881,7 +949,7 @@ var PARLEY_EVENT_SESSION_ERROR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT
 
 func _swig_getPARLEY_EVENT_SESSION_REJECTED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_REJECTED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_REJECTED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -889,7 +957,7 @@ var PARLEY_EVENT_SESSION_REJECTED Enum_SS_parley_event_type = _swig_getPARLEY_EV
 
 func _swig_getPARLEY_EVENT_DTMF() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_DTMF_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_DTMF_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -897,7 +965,7 @@ var PARLEY_EVENT_DTMF Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_DTMF()
 
 func _swig_getPARLEY_EVENT_MARK() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_MARK_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_MARK_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -905,7 +973,7 @@ var PARLEY_EVENT_MARK Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_MARK()
 
 func _swig_getPARLEY_EVENT_AUDIO() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -913,7 +981,7 @@ var PARLEY_EVENT_AUDIO Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_AUDIO()
 
 func _swig_getPARLEY_EVENT_CALLER_AUDIO() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_CALLER_AUDIO_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_CALLER_AUDIO_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -921,7 +989,7 @@ var PARLEY_EVENT_CALLER_AUDIO Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_
 
 func _swig_getPARLEY_EVENT_AUDIO_MARK() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_MARK_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_MARK_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -929,7 +997,7 @@ var PARLEY_EVENT_AUDIO_MARK Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_AU
 
 func _swig_getPARLEY_EVENT_AUDIO_CLEAR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -937,7 +1005,7 @@ var PARLEY_EVENT_AUDIO_CLEAR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_A
 
 func _swig_getPARLEY_EVENT_PROVIDER_REQUEST() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -947,7 +1015,7 @@ type Enum_SS_parley_session_state int
 
 func _swig_getPARLEY_SESSION_CONNECTING() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CONNECTING_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CONNECTING_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -955,7 +1023,7 @@ var PARLEY_SESSION_CONNECTING Enum_SS_parley_session_state = _swig_getPARLEY_SES
 
 func _swig_getPARLEY_SESSION_ACTIVE() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_ACTIVE_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_ACTIVE_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -963,7 +1031,7 @@ var PARLEY_SESSION_ACTIVE Enum_SS_parley_session_state = _swig_getPARLEY_SESSION
 
 func _swig_getPARLEY_SESSION_CLOSING() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSING_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSING_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -971,7 +1039,7 @@ var PARLEY_SESSION_CLOSING Enum_SS_parley_session_state = _swig_getPARLEY_SESSIO
 
 func _swig_getPARLEY_SESSION_CLOSED() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -981,7 +1049,7 @@ type Enum_SS_parley_mark_outcome int
 
 func _swig_getPARLEY_MARK_PENDING() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PENDING_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PENDING_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -989,7 +1057,7 @@ var PARLEY_MARK_PENDING Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_PENDI
 
 func _swig_getPARLEY_MARK_PLAYED() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PLAYED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PLAYED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -997,7 +1065,7 @@ var PARLEY_MARK_PLAYED Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_PLAYED
 
 func _swig_getPARLEY_MARK_CLEARED() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_CLEARED_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_CLEARED_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -1005,7 +1073,7 @@ var PARLEY_MARK_CLEARED Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_CLEAR
 
 func _swig_getPARLEY_MARK_TIMEOUT() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_TIMEOUT_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_TIMEOUT_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -1013,7 +1081,7 @@ var PARLEY_MARK_TIMEOUT Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_TIMEO
 
 func _swig_getPARLEY_MARK_UNKNOWN() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_UNKNOWN_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_UNKNOWN_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -1023,7 +1091,7 @@ type Enum_SS_parley_g711 int
 
 func _swig_getPARLEY_G711_ULAW() (_swig_ret Enum_SS_parley_g711) {
 	var swig_r Enum_SS_parley_g711
-	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ULAW_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ULAW_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -1031,104 +1099,17 @@ var PARLEY_G711_ULAW Enum_SS_parley_g711 = _swig_getPARLEY_G711_ULAW()
 
 func _swig_getPARLEY_G711_ALAW() (_swig_ret Enum_SS_parley_g711) {
 	var swig_r Enum_SS_parley_g711
-	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ALAW_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ALAW_capi_a7f7f889d9130111())
 	return swig_r
 }
 
 var PARLEY_G711_ALAW Enum_SS_parley_g711 = _swig_getPARLEY_G711_ALAW()
 
-const PARLEY_PROVIDER_CALLBACKS_VERSION *Error = 1
-
-type SwigcptrParley_provider_callbacks uintptr
-
-func (p SwigcptrParley_provider_callbacks) Swigcptr() uintptr {
-	return (uintptr)(p)
-}
-
-func (p SwigcptrParley_provider_callbacks) SwigIsParley_provider_callbacks() {
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) SetSize(arg2 uint) {
-	_swig_i_0 := arg1
-	_swig_i_1 := arg2
-	C._wrap_parley_provider_callbacks_size_set_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) GetSize() (_swig_ret uint) {
-	var swig_r uint
-	_swig_i_0 := arg1
-	swig_r = (uint)(C._wrap_parley_provider_callbacks_size_get_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
-	return swig_r
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) SetVersion(arg2 uint) {
-	_swig_i_0 := arg1
-	_swig_i_1 := arg2
-	C._wrap_parley_provider_callbacks_version_set_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) GetVersion() (_swig_ret uint) {
-	var swig_r uint
-	_swig_i_0 := arg1
-	swig_r = (uint)(C._wrap_parley_provider_callbacks_version_get_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
-	return swig_r
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) SetOn_request(arg2 _swig_fnptr) {
-	_swig_i_0 := arg1
-	_swig_i_1 := arg2
-	C._wrap_parley_provider_callbacks_on_request_set_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.swig_type_30(_swig_i_1))
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) GetOn_request() (_swig_ret _swig_fnptr) {
-	var swig_r _swig_fnptr
-	_swig_i_0 := arg1
-	swig_r = (_swig_fnptr)(C._wrap_parley_provider_callbacks_on_request_get_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
-	return swig_r
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) SetOn_release(arg2 _swig_fnptr) {
-	_swig_i_0 := arg1
-	_swig_i_1 := arg2
-	C._wrap_parley_provider_callbacks_on_release_set_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1))
-}
-
-func (arg1 SwigcptrParley_provider_callbacks) GetOn_release() (_swig_ret _swig_fnptr) {
-	var swig_r _swig_fnptr
-	_swig_i_0 := arg1
-	swig_r = (_swig_fnptr)(C._wrap_parley_provider_callbacks_on_release_get_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
-	return swig_r
-}
-
-func NewParley_provider_callbacks() (_swig_ret Parley_provider_callbacks) {
-	var swig_r Parley_provider_callbacks
-	swig_r = (Parley_provider_callbacks)(SwigcptrParley_provider_callbacks(C._wrap_new_parley_provider_callbacks_capi_5328c3afe4a379c1()))
-	return swig_r
-}
-
-func DeleteParley_provider_callbacks(arg1 Parley_provider_callbacks) {
-	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_parley_provider_callbacks_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0))
-}
-
-type Parley_provider_callbacks interface {
-	Swigcptr() uintptr
-	SwigIsParley_provider_callbacks()
-	SetSize(arg2 uint)
-	GetSize() (_swig_ret uint)
-	SetVersion(arg2 uint)
-	GetVersion() (_swig_ret uint)
-	SetOn_request(arg2 _swig_fnptr)
-	GetOn_request() (_swig_ret _swig_fnptr)
-	SetOn_release(arg2 _swig_fnptr)
-	GetOn_release() (_swig_ret _swig_fnptr)
-}
-
 type Enum_SS_parley_budget_report_format int
 
 func _swig_getPARLEY_BUDGET_REPORT_JSON() (_swig_ret Enum_SS_parley_budget_report_format) {
 	var swig_r Enum_SS_parley_budget_report_format
-	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_JSON_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_JSON_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -1136,7 +1117,7 @@ var PARLEY_BUDGET_REPORT_JSON Enum_SS_parley_budget_report_format = _swig_getPAR
 
 func _swig_getPARLEY_BUDGET_REPORT_TEXT() (_swig_ret Enum_SS_parley_budget_report_format) {
 	var swig_r Enum_SS_parley_budget_report_format
-	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_TEXT_capi_5328c3afe4a379c1())
+	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_TEXT_capi_a7f7f889d9130111())
 	return swig_r
 }
 
@@ -1147,7 +1128,7 @@ const PARLEY_SWIG_FUNCTION_NAMES string = "%s"
 
 func Parley_version() (_swig_ret string) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_parley_version_capi_5328c3afe4a379c1())
+	swig_r = (int64)(C._wrap_parley_version_capi_a7f7f889d9130111())
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1156,7 +1137,7 @@ func Parley_version() (_swig_ret string) {
 func Parley_status_name(arg1 int) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_status_name_capi_5328c3afe4a379c1(C.swig_intgo(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_status_name_capi_a7f7f889d9130111(C.swig_intgo(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1164,7 +1145,7 @@ func Parley_status_name(arg1 int) (_swig_ret string) {
 
 func Parley_runtime_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_runtime_destroy_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_runtime_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_runtime_log(arg1 uintptr, arg2 int, arg3 string) (_swig_ret *Error) {
@@ -1172,7 +1153,7 @@ func Parley_runtime_log(arg1 uintptr, arg2 int, arg3 string) (_swig_ret *Error) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_runtime_log_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_runtime_log_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1185,7 +1166,7 @@ func Parley_runtime_post_event(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_runtime_post_event_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_runtime_post_event_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1197,14 +1178,14 @@ func Parley_runtime_post_event(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 func Parley_event_type_of(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_event_type_of_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_event_type_of_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_event_type_name(arg1 int) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_type_name_capi_5328c3afe4a379c1(C.swig_intgo(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_type_name_capi_a7f7f889d9130111(C.swig_intgo(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1213,7 +1194,7 @@ func Parley_event_type_name(arg1 int) (_swig_ret string) {
 func Parley_event_session_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_session_id_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_session_id_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1222,7 +1203,7 @@ func Parley_event_session_id(arg1 uintptr) (_swig_ret string) {
 func Parley_event_payload(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_payload_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_payload_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1231,26 +1212,26 @@ func Parley_event_payload(arg1 uintptr) (_swig_ret string) {
 func Parley_event_timestamp_us(arg1 uintptr) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_timestamp_us_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_timestamp_us_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_event_release(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_event_release_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_event_release_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_listener_port(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_listener_port_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_listener_port_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_listener_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_listener_id_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_listener_id_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1258,13 +1239,13 @@ func Parley_listener_id(arg1 uintptr) (_swig_ret string) {
 
 func Parley_listener_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_listener_destroy_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_listener_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_session_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_id_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_id_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1273,7 +1254,7 @@ func Parley_session_id(arg1 uintptr) (_swig_ret string) {
 func Parley_session_get_state(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_session_get_state_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_session_get_state_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1282,7 +1263,7 @@ func Parley_session_play(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret *Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_play_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_session_play_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1295,7 +1276,7 @@ func Parley_session_send_mark(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_send_mark_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_send_mark_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1307,7 +1288,7 @@ func Parley_session_send_mark(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 func Parley_session_clear(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_clear_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_clear_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1317,7 +1298,7 @@ func Parley_session_hang_up(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_hang_up_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_hang_up_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1330,7 +1311,7 @@ func Parley_session_start_recording(arg1 uintptr, arg2 string) (_swig_ret *Error
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_start_recording_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_start_recording_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1342,7 +1323,7 @@ func Parley_session_start_recording(arg1 uintptr, arg2 string) (_swig_ret *Error
 func Parley_session_stop_recording(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_stop_recording_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_stop_recording_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1351,7 +1332,7 @@ func Parley_session_stop_recording(arg1 uintptr) (_swig_ret *Error) {
 func Parley_session_close(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_close_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_close_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1359,7 +1340,7 @@ func Parley_session_close(arg1 uintptr) (_swig_ret *Error) {
 
 func Parley_session_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_session_destroy_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_session_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_session_push_audio(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret *Error) {
@@ -1367,7 +1348,7 @@ func Parley_session_push_audio(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_push_audio_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_session_push_audio_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1382,7 +1363,7 @@ func Parley_session_push_g711(arg1 uintptr, arg2 []byte, arg3 int, arg4 int) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_push_g711_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int64)(C._wrap_parley_session_push_g711_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1395,7 +1376,7 @@ func Parley_session_push_dtmf(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_push_dtmf_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_push_dtmf_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1408,7 +1389,7 @@ func Parley_session_push_mark_played(arg1 uintptr, arg2 string) (_swig_ret *Erro
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_push_mark_played_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_push_mark_played_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1417,9 +1398,91 @@ func Parley_session_push_mark_played(arg1 uintptr, arg2 string) (_swig_ret *Erro
 	return swig_r_1
 }
 
+func Parley_provider_push_audio(arg1 uintptr, arg2 uint64, arg3 []int16) (_swig_ret *Error) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int64)(C._wrap_parley_provider_push_audio_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_2))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_provider_push_text(arg1 uintptr, arg2 uint64, arg3 string) (_swig_ret *Error) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int64)(C._wrap_parley_provider_push_text_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_72(_swig_i_1), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_2))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_provider_push_tool_call(arg1 uintptr, arg2 uint64, arg3 int, arg4 string, arg5 string, arg6 string) (_swig_ret *Error) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	swig_r = (int64)(C._wrap_parley_provider_push_tool_call_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_5))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg5
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg6
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_provider_push_transcript(arg1 uintptr, arg2 uint64, arg3 string, arg4 int, arg5 int) (_swig_ret *Error) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r = (int64)(C._wrap_parley_provider_push_transcript_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_provider_complete(arg1 uintptr, arg2 uint64, arg3 int, arg4 string) (_swig_ret *Error) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (int64)(C._wrap_parley_provider_complete_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_3))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
 func Parley_budget_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_budget_destroy_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_budget_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_budget_record_ttft(arg1 uintptr, arg2 float64, arg3 int64) (_swig_ret *Error) {
@@ -1427,7 +1490,7 @@ func Parley_budget_record_ttft(arg1 uintptr, arg2 float64, arg3 int64) (_swig_re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_record_ttft_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.double(_swig_i_1), C.swig_type_66(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_budget_record_ttft_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.double(_swig_i_1), C.swig_type_86(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1438,7 +1501,7 @@ func Parley_budget_select_model(arg1 uintptr, arg2 string, arg3 string) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_select_model_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_select_model_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1455,7 +1518,7 @@ func Parley_budget_provide_summary(arg1 uintptr, arg2 uint64, arg3 string) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_provide_summary_capi_5328c3afe4a379c1(C.uintptr_t(_swig_i_0), C.swig_type_71(_swig_i_1), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_provide_summary_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}

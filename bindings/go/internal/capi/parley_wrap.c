@@ -223,6 +223,12 @@ static uintptr_t parley_go_capture(int status) {
 }
 
 
+static int parley_go_provider_register(parley_runtime *runtime, const char *kind, const char *name,
+                                       const char *options_json) {
+  return parley_provider_register(runtime, kind, name, options_json, NULL, NULL);
+}
+
+
 static void parley_go_fill_view(parley_go_event_view *v, parley_event *ev) {
   const int16_t *samples = NULL;
   size_t count = 0;
@@ -439,11 +445,23 @@ static int64_t parley_swig_budget_count_tokens(parley_budget *budget, const char
   return count;
 }
 
+/* Event mode: requests arrive as PARLEY_EVENT_PROVIDER_REQUEST events. */
+static int parley_swig_provider_register(parley_runtime *runtime, const char *kind, const char *name,
+                                         const char *options_json) {
+  return parley_provider_register(runtime, kind, name, options_json, NULL, NULL);
+}
+
+static char *parley_swig_session_speak(parley_session *session, const char *text, const char *options_json) {
+  char *mark = NULL;
+  parley_swig_status = parley_session_speak(&mark, session, text, options_json);
+  return mark;
+}
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_5328c3afe4a379c1(void *_swig_go_0) {
+void _wrap_Swig_free_capi_a7f7f889d9130111(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -453,7 +471,7 @@ void _wrap_Swig_free_capi_5328c3afe4a379c1(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_5328c3afe4a379c1(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_a7f7f889d9130111(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -466,7 +484,7 @@ void *_wrap_Swig_malloc_capi_5328c3afe4a379c1(intgo _swig_go_0) {
 }
 
 
-void _wrap_parley_version_numbers_capi_5328c3afe4a379c1(int *_swig_go_0, int *_swig_go_1, int *_swig_go_2) {
+void _wrap_parley_version_numbers_capi_a7f7f889d9130111(int *_swig_go_0, int *_swig_go_1, int *_swig_go_2) {
   int *arg1 = (int *) 0 ;
   int *arg2 = (int *) 0 ;
   int *arg3 = (int *) 0 ;
@@ -480,7 +498,7 @@ void _wrap_parley_version_numbers_capi_5328c3afe4a379c1(int *_swig_go_0, int *_s
 }
 
 
-long long _wrap_parley_runtime_create_capi_5328c3afe4a379c1(parley_runtime **_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_runtime_create_capi_a7f7f889d9130111(parley_runtime **_swig_go_0, _gostring_ _swig_go_1) {
   parley_runtime **arg1 = (parley_runtime **) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -510,7 +528,7 @@ long long _wrap_parley_runtime_create_capi_5328c3afe4a379c1(parley_runtime **_sw
 }
 
 
-long long _wrap_parley_runtime_poll_event_capi_5328c3afe4a379c1(parley_event **_swig_go_0, parley_runtime *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_runtime_poll_event_capi_a7f7f889d9130111(parley_event **_swig_go_0, parley_runtime *_swig_go_1, intgo _swig_go_2) {
   parley_event **arg1 = (parley_event **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   int arg3 ;
@@ -527,7 +545,7 @@ long long _wrap_parley_runtime_poll_event_capi_5328c3afe4a379c1(parley_event **_
 }
 
 
-long long _wrap_parley_listener_start_capi_5328c3afe4a379c1(parley_listener **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_listener_start_capi_a7f7f889d9130111(parley_listener **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_listener **arg1 = (parley_listener **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -559,7 +577,7 @@ long long _wrap_parley_listener_start_capi_5328c3afe4a379c1(parley_listener **_s
 }
 
 
-long long _wrap_parley_listener_stop_capi_5328c3afe4a379c1(long long *_swig_go_0, parley_listener *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_listener_stop_capi_a7f7f889d9130111(long long *_swig_go_0, parley_listener *_swig_go_1, intgo _swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   parley_listener *arg2 = (parley_listener *) 0 ;
   int arg3 ;
@@ -576,7 +594,7 @@ long long _wrap_parley_listener_stop_capi_5328c3afe4a379c1(long long *_swig_go_0
 }
 
 
-long long _wrap_parley_session_open_capi_5328c3afe4a379c1(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_session_open_capi_a7f7f889d9130111(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_session **arg1 = (parley_session **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -608,7 +626,7 @@ long long _wrap_parley_session_open_capi_5328c3afe4a379c1(parley_session **_swig
 }
 
 
-long long _wrap_parley_session_create_host_capi_5328c3afe4a379c1(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_session_create_host_capi_a7f7f889d9130111(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_session **arg1 = (parley_session **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -640,7 +658,7 @@ long long _wrap_parley_session_create_host_capi_5328c3afe4a379c1(parley_session 
 }
 
 
-long long _wrap_parley_session_wait_mark_capi_5328c3afe4a379c1(int *_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+long long _wrap_parley_session_wait_mark_capi_a7f7f889d9130111(int *_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   int *arg1 = (int *) 0 ;
   parley_session *arg2 = (parley_session *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -674,7 +692,7 @@ long long _wrap_parley_session_wait_mark_capi_5328c3afe4a379c1(int *_swig_go_0, 
 }
 
 
-long long _wrap_parley_selftest_capi_5328c3afe4a379c1(char **_swig_go_0) {
+long long _wrap_parley_selftest_capi_a7f7f889d9130111(char **_swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *tmp1 ;
   int result;
@@ -697,7 +715,7 @@ long long _wrap_parley_selftest_capi_5328c3afe4a379c1(char **_swig_go_0) {
 }
 
 
-long long _wrap_parley_budget_create_capi_5328c3afe4a379c1(parley_budget **_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_budget_create_capi_a7f7f889d9130111(parley_budget **_swig_go_0, _gostring_ _swig_go_1) {
   parley_budget **arg1 = (parley_budget **) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -727,7 +745,7 @@ long long _wrap_parley_budget_create_capi_5328c3afe4a379c1(parley_budget **_swig
 }
 
 
-long long _wrap_parley_budget_prepare_capi_5328c3afe4a379c1(char **_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_prepare_capi_a7f7f889d9130111(char **_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -769,7 +787,7 @@ long long _wrap_parley_budget_prepare_capi_5328c3afe4a379c1(char **_swig_go_0, p
 }
 
 
-long long _wrap_parley_budget_stats_json_capi_5328c3afe4a379c1(char **_swig_go_0, parley_budget *_swig_go_1) {
+long long _wrap_parley_budget_stats_json_capi_a7f7f889d9130111(char **_swig_go_0, parley_budget *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *tmp1 ;
@@ -794,7 +812,7 @@ long long _wrap_parley_budget_stats_json_capi_5328c3afe4a379c1(char **_swig_go_0
 }
 
 
-long long _wrap_parley_budget_report_capi_5328c3afe4a379c1(char **_swig_go_0, parley_budget *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_budget_report_capi_a7f7f889d9130111(char **_swig_go_0, parley_budget *_swig_go_1, intgo _swig_go_2) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   int arg3 ;
@@ -821,7 +839,7 @@ long long _wrap_parley_budget_report_capi_5328c3afe4a379c1(char **_swig_go_0, pa
 }
 
 
-long long _wrap_parley_budget_count_tokens_capi_5328c3afe4a379c1(long long *_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_count_tokens_capi_a7f7f889d9130111(long long *_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -853,7 +871,130 @@ long long _wrap_parley_budget_count_tokens_capi_5328c3afe4a379c1(long long *_swi
 }
 
 
-long long _wrap_parley_go_poll_batch_capi_5328c3afe4a379c1(int *_swig_go_0, parley_go_event_view *_swig_go_1, long long _swig_go_2, uintptr_t *_swig_go_3, long long _swig_go_4, parley_runtime *_swig_go_5, intgo _swig_go_6) {
+long long _wrap_parley_session_speak_capi_a7f7f889d9130111(char **_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+  char **arg1 = (char **) 0 ;
+  parley_session *arg2 = (parley_session *) 0 ;
+  char *arg3 = (char *) 0 ;
+  char *arg4 = (char *) 0 ;
+  char *tmp1 ;
+  char buf3[256] ;
+  char buf4[256] ;
+  int result;
+  long long _swig_go_result;
+  
+  tmp1 = NULL; arg1 = &tmp1; 
+  arg2 = (parley_session *)_swig_go_1; 
+  
+  if ((size_t)_swig_go_2.n < sizeof(buf3)) {
+    arg3 = buf3;
+  } else {
+    arg3 = (char *)malloc((size_t)_swig_go_2.n + 1);
+    if (arg3 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_2.n > 0) memcpy((char *)arg3, _swig_go_2.p, (size_t)_swig_go_2.n);
+  ((char *)arg3)[_swig_go_2.n] = '\0';
+  
+  
+  if ((size_t)_swig_go_3.n < sizeof(buf4)) {
+    arg4 = buf4;
+  } else {
+    arg4 = (char *)malloc((size_t)_swig_go_3.n + 1);
+    if (arg4 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_3.n > 0) memcpy((char *)arg4, _swig_go_3.p, (size_t)_swig_go_3.n);
+  ((char *)arg4)[_swig_go_3.n] = '\0';
+  
+  
+  result = (int)parley_session_speak(arg1,arg2,(char const *)arg3,(char const *)arg4);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  
+  if (tmp1 != NULL) {
+    size_t n = strlen(tmp1);
+    char *copy = (char *)malloc(n + 1);
+    if (copy != NULL) memcpy(copy, tmp1, n + 1);
+    parley_string_free(tmp1);
+    *(uintptr_t *)_swig_go_0 = (uintptr_t)copy;
+  }
+  
+  if (arg3 != buf3) free((char *)arg3); 
+  if (arg4 != buf4) free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_go_provider_register_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+  parley_runtime *arg1 = (parley_runtime *) 0 ;
+  char *arg2 = (char *) 0 ;
+  char *arg3 = (char *) 0 ;
+  char *arg4 = (char *) 0 ;
+  char buf2[256] ;
+  char buf3[256] ;
+  char buf4[256] ;
+  int result;
+  long long _swig_go_result;
+  
+  arg1 = (parley_runtime *)_swig_go_0; 
+  
+  if ((size_t)_swig_go_1.n < sizeof(buf2)) {
+    arg2 = buf2;
+  } else {
+    arg2 = (char *)malloc((size_t)_swig_go_1.n + 1);
+    if (arg2 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_1.n > 0) memcpy((char *)arg2, _swig_go_1.p, (size_t)_swig_go_1.n);
+  ((char *)arg2)[_swig_go_1.n] = '\0';
+  
+  
+  if ((size_t)_swig_go_2.n < sizeof(buf3)) {
+    arg3 = buf3;
+  } else {
+    arg3 = (char *)malloc((size_t)_swig_go_2.n + 1);
+    if (arg3 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_2.n > 0) memcpy((char *)arg3, _swig_go_2.p, (size_t)_swig_go_2.n);
+  ((char *)arg3)[_swig_go_2.n] = '\0';
+  
+  
+  if ((size_t)_swig_go_3.n < sizeof(buf4)) {
+    arg4 = buf4;
+  } else {
+    arg4 = (char *)malloc((size_t)_swig_go_3.n + 1);
+    if (arg4 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_3.n > 0) memcpy((char *)arg4, _swig_go_3.p, (size_t)_swig_go_3.n);
+  ((char *)arg4)[_swig_go_3.n] = '\0';
+  
+  
+  result = (int)parley_go_provider_register(arg1,(char const *)arg2,(char const *)arg3,(char const *)arg4);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  if (arg2 != buf2) free((char *)arg2); 
+  if (arg3 != buf3) free((char *)arg3); 
+  if (arg4 != buf4) free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_go_poll_batch_capi_a7f7f889d9130111(int *_swig_go_0, parley_go_event_view *_swig_go_1, long long _swig_go_2, uintptr_t *_swig_go_3, long long _swig_go_4, parley_runtime *_swig_go_5, intgo _swig_go_6) {
   int *arg1 = (int *) 0 ;
   parley_go_event_view *arg2 = (parley_go_event_view *) 0 ;
   size_t arg3 ;
@@ -878,7 +1019,7 @@ long long _wrap_parley_go_poll_batch_capi_5328c3afe4a379c1(int *_swig_go_0, parl
 }
 
 
-void _wrap_parley_go_release_events_capi_5328c3afe4a379c1(uintptr_t *_swig_go_0, long long _swig_go_1) {
+void _wrap_parley_go_release_events_capi_a7f7f889d9130111(uintptr_t *_swig_go_0, long long _swig_go_1) {
   uintptr_t *arg1 = (uintptr_t *) 0 ;
   size_t arg2 ;
   
@@ -890,7 +1031,7 @@ void _wrap_parley_go_release_events_capi_5328c3afe4a379c1(uintptr_t *_swig_go_0,
 }
 
 
-long long _wrap_parley_go_event_view_size_capi_5328c3afe4a379c1() {
+long long _wrap_parley_go_event_view_size_capi_a7f7f889d9130111() {
   size_t result;
   long long _swig_go_result;
   
@@ -901,7 +1042,7 @@ long long _wrap_parley_go_event_view_size_capi_5328c3afe4a379c1() {
 }
 
 
-long long _wrap_parley_go_budget_set_callbacks_capi_5328c3afe4a379c1(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_callbacks_capi_a7f7f889d9130111(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -916,7 +1057,7 @@ long long _wrap_parley_go_budget_set_callbacks_capi_5328c3afe4a379c1(parley_budg
 }
 
 
-long long _wrap_parley_go_budget_set_embedder_capi_5328c3afe4a379c1(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_embedder_capi_a7f7f889d9130111(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -931,7 +1072,7 @@ long long _wrap_parley_go_budget_set_embedder_capi_5328c3afe4a379c1(parley_budge
 }
 
 
-long long _wrap_parley_go_budget_set_summarizer_capi_5328c3afe4a379c1(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_summarizer_capi_a7f7f889d9130111(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -946,7 +1087,7 @@ long long _wrap_parley_go_budget_set_summarizer_capi_5328c3afe4a379c1(parley_bud
 }
 
 
-intgo _wrap_PARLEY_VERSION_NUMBER_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_VERSION_NUMBER_capi_a7f7f889d9130111() {
   int result;
   intgo _swig_go_result;
   
@@ -957,7 +1098,7 @@ intgo _wrap_PARLEY_VERSION_NUMBER_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_OK_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_OK_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -969,7 +1110,7 @@ intgo _wrap_PARLEY_OK_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EINVAL_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EINVAL_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -981,7 +1122,7 @@ intgo _wrap_PARLEY_EINVAL_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_ECONFIG_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_ECONFIG_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -993,7 +1134,7 @@ intgo _wrap_PARLEY_ECONFIG_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_ENOMEM_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_ENOMEM_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1005,7 +1146,7 @@ intgo _wrap_PARLEY_ENOMEM_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_ESTATE_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_ESTATE_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1017,7 +1158,7 @@ intgo _wrap_PARLEY_ESTATE_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_ETIMEOUT_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_ETIMEOUT_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1029,7 +1170,7 @@ intgo _wrap_PARLEY_ETIMEOUT_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_ENOTFOUND_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_ENOTFOUND_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1041,7 +1182,7 @@ intgo _wrap_PARLEY_ENOTFOUND_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EUNSUPPORTED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EUNSUPPORTED_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1053,7 +1194,7 @@ intgo _wrap_PARLEY_EUNSUPPORTED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EIO_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EIO_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1065,7 +1206,7 @@ intgo _wrap_PARLEY_EIO_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EFORMAT_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EFORMAT_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1077,7 +1218,7 @@ intgo _wrap_PARLEY_EFORMAT_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EPROTOCOL_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EPROTOCOL_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1089,7 +1230,7 @@ intgo _wrap_PARLEY_EPROTOCOL_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EPROVIDER_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EPROVIDER_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1101,7 +1242,7 @@ intgo _wrap_PARLEY_EPROVIDER_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_ECANCELLED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_ECANCELLED_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1113,7 +1254,7 @@ intgo _wrap_PARLEY_ECANCELLED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EFULL_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EFULL_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1125,7 +1266,7 @@ intgo _wrap_PARLEY_EFULL_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EINTERNAL_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EINTERNAL_capi_a7f7f889d9130111() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1137,7 +1278,7 @@ intgo _wrap_PARLEY_EINTERNAL_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_LOG_TRACE_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_LOG_TRACE_capi_a7f7f889d9130111() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1149,7 +1290,7 @@ intgo _wrap_PARLEY_LOG_TRACE_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_LOG_DEBUG_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_LOG_DEBUG_capi_a7f7f889d9130111() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1161,7 +1302,7 @@ intgo _wrap_PARLEY_LOG_DEBUG_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_LOG_INFO_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_LOG_INFO_capi_a7f7f889d9130111() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1173,7 +1314,7 @@ intgo _wrap_PARLEY_LOG_INFO_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_LOG_WARN_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_LOG_WARN_capi_a7f7f889d9130111() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1185,7 +1326,7 @@ intgo _wrap_PARLEY_LOG_WARN_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_LOG_ERROR_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_LOG_ERROR_capi_a7f7f889d9130111() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1197,7 +1338,7 @@ intgo _wrap_PARLEY_LOG_ERROR_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_LOG_OFF_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_LOG_OFF_capi_a7f7f889d9130111() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1209,7 +1350,7 @@ intgo _wrap_PARLEY_LOG_OFF_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_NONE_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_NONE_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1221,7 +1362,7 @@ intgo _wrap_PARLEY_EVENT_NONE_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1233,7 +1374,7 @@ intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_USER_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_USER_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1245,7 +1386,7 @@ intgo _wrap_PARLEY_EVENT_USER_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1257,7 +1398,7 @@ intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1269,7 +1410,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1281,7 +1422,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1293,7 +1434,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1305,7 +1446,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_DTMF_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_DTMF_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1317,7 +1458,7 @@ intgo _wrap_PARLEY_EVENT_DTMF_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_MARK_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_MARK_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1329,7 +1470,7 @@ intgo _wrap_PARLEY_EVENT_MARK_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_AUDIO_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1341,7 +1482,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1353,7 +1494,7 @@ intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1365,7 +1506,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1377,7 +1518,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_a7f7f889d9130111() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1389,7 +1530,7 @@ intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CONNECTING_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_SESSION_CONNECTING_capi_a7f7f889d9130111() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1401,7 +1542,7 @@ intgo _wrap_PARLEY_SESSION_CONNECTING_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_ACTIVE_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_SESSION_ACTIVE_capi_a7f7f889d9130111() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1413,7 +1554,7 @@ intgo _wrap_PARLEY_SESSION_ACTIVE_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CLOSING_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_SESSION_CLOSING_capi_a7f7f889d9130111() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1425,7 +1566,7 @@ intgo _wrap_PARLEY_SESSION_CLOSING_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CLOSED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_SESSION_CLOSED_capi_a7f7f889d9130111() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1437,7 +1578,7 @@ intgo _wrap_PARLEY_SESSION_CLOSED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_MARK_PENDING_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_MARK_PENDING_capi_a7f7f889d9130111() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1449,7 +1590,7 @@ intgo _wrap_PARLEY_MARK_PENDING_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_MARK_PLAYED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_MARK_PLAYED_capi_a7f7f889d9130111() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1461,7 +1602,7 @@ intgo _wrap_PARLEY_MARK_PLAYED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_MARK_CLEARED_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_MARK_CLEARED_capi_a7f7f889d9130111() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1473,7 +1614,7 @@ intgo _wrap_PARLEY_MARK_CLEARED_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_MARK_TIMEOUT_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_MARK_TIMEOUT_capi_a7f7f889d9130111() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1485,7 +1626,7 @@ intgo _wrap_PARLEY_MARK_TIMEOUT_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_MARK_UNKNOWN_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_MARK_UNKNOWN_capi_a7f7f889d9130111() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1497,7 +1638,7 @@ intgo _wrap_PARLEY_MARK_UNKNOWN_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_G711_ULAW_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_G711_ULAW_capi_a7f7f889d9130111() {
   enum parley_g711 result;
   intgo _swig_go_result;
   
@@ -1509,7 +1650,7 @@ intgo _wrap_PARLEY_G711_ULAW_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_G711_ALAW_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_G711_ALAW_capi_a7f7f889d9130111() {
   enum parley_g711 result;
   intgo _swig_go_result;
   
@@ -1521,128 +1662,7 @@ intgo _wrap_PARLEY_G711_ALAW_capi_5328c3afe4a379c1() {
 }
 
 
-void _wrap_parley_provider_callbacks_size_set_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0, intgo _swig_go_1) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  uint32_t arg2 ;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  arg2 = (uint32_t)_swig_go_1; 
-  
-  if (arg1) (arg1)->size = arg2;
-  
-}
-
-
-intgo _wrap_parley_provider_callbacks_size_get_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  uint32_t result;
-  intgo _swig_go_result;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  
-  result = (uint32_t) ((arg1)->size);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-void _wrap_parley_provider_callbacks_version_set_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0, intgo _swig_go_1) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  uint32_t arg2 ;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  arg2 = (uint32_t)_swig_go_1; 
-  
-  if (arg1) (arg1)->version = arg2;
-  
-}
-
-
-intgo _wrap_parley_provider_callbacks_version_get_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  uint32_t result;
-  intgo _swig_go_result;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  
-  result = (uint32_t) ((arg1)->version);
-  _swig_go_result = result; 
-  return _swig_go_result;
-}
-
-
-void _wrap_parley_provider_callbacks_on_request_set_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0, void* _swig_go_1) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  void (*arg2)(uint64_t,char const *,char const *,int16_t const *,size_t,void *) = (void (*)(uint64_t,char const *,char const *,int16_t const *,size_t,void *)) 0 ;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  arg2 = *(void (**)(uint64_t,char const *,char const *,int16_t const *,size_t,void *))&_swig_go_1; 
-  
-  if (arg1) (arg1)->on_request = arg2;
-  
-}
-
-
-void* _wrap_parley_provider_callbacks_on_request_get_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  void (*result)(uint64_t,char const *,char const *,int16_t const *,size_t,void *) = 0 ;
-  void* _swig_go_result;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  
-  result = (void (*)(uint64_t,char const *,char const *,int16_t const *,size_t,void *)) ((arg1)->on_request);
-  *(void (**)(uint64_t,char const *,char const *,int16_t const *,size_t,void *))&_swig_go_result = (void (*)(uint64_t,char const *,char const *,int16_t const *,size_t,void *))result; 
-  return _swig_go_result;
-}
-
-
-void _wrap_parley_provider_callbacks_on_release_set_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0, void* _swig_go_1) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  void (*arg2)(void *) = (void (*)(void *)) 0 ;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  arg2 = *(void (**)(void *))&_swig_go_1; 
-  
-  if (arg1) (arg1)->on_release = arg2;
-  
-}
-
-
-void* _wrap_parley_provider_callbacks_on_release_get_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  void (*result)(void *) = 0 ;
-  void* _swig_go_result;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  
-  result = (void (*)(void *)) ((arg1)->on_release);
-  *(void (**)(void *))&_swig_go_result = (void (*)(void *))result; 
-  return _swig_go_result;
-}
-
-
-struct parley_provider_callbacks *_wrap_new_parley_provider_callbacks_capi_5328c3afe4a379c1() {
-  struct parley_provider_callbacks *result = 0 ;
-  struct parley_provider_callbacks *_swig_go_result;
-  
-  
-  result = (struct parley_provider_callbacks *)calloc(1, sizeof(struct parley_provider_callbacks));
-  *(struct parley_provider_callbacks **)&_swig_go_result = (struct parley_provider_callbacks *)result; 
-  return _swig_go_result;
-}
-
-
-void _wrap_delete_parley_provider_callbacks_capi_5328c3afe4a379c1(struct parley_provider_callbacks *_swig_go_0) {
-  struct parley_provider_callbacks *arg1 = (struct parley_provider_callbacks *) 0 ;
-  
-  arg1 = *(struct parley_provider_callbacks **)&_swig_go_0; 
-  
-  free((char *) arg1);
-  
-}
-
-
-intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_a7f7f889d9130111() {
   enum parley_budget_report_format result;
   intgo _swig_go_result;
   
@@ -1654,7 +1674,7 @@ intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_5328c3afe4a379c1() {
 }
 
 
-intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_5328c3afe4a379c1() {
+intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_a7f7f889d9130111() {
   enum parley_budget_report_format result;
   intgo _swig_go_result;
   
@@ -1666,7 +1686,7 @@ intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_5328c3afe4a379c1() {
 }
 
 
-long long _wrap_parley_version_capi_5328c3afe4a379c1() {
+long long _wrap_parley_version_capi_a7f7f889d9130111() {
   char *result = 0 ;
   long long _swig_go_result;
   
@@ -1677,7 +1697,7 @@ long long _wrap_parley_version_capi_5328c3afe4a379c1() {
 }
 
 
-long long _wrap_parley_status_name_capi_5328c3afe4a379c1(intgo _swig_go_0) {
+long long _wrap_parley_status_name_capi_a7f7f889d9130111(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1690,7 +1710,7 @@ long long _wrap_parley_status_name_capi_5328c3afe4a379c1(intgo _swig_go_0) {
 }
 
 
-void _wrap_parley_runtime_destroy_capi_5328c3afe4a379c1(parley_runtime *_swig_go_0) {
+void _wrap_parley_runtime_destroy_capi_a7f7f889d9130111(parley_runtime *_swig_go_0) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   
   arg1 = (parley_runtime *)_swig_go_0; 
@@ -1700,7 +1720,7 @@ void _wrap_parley_runtime_destroy_capi_5328c3afe4a379c1(parley_runtime *_swig_go
 }
 
 
-long long _wrap_parley_runtime_log_capi_5328c3afe4a379c1(parley_runtime *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_runtime_log_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   int arg2 ;
   char *arg3 = (char *) 0 ;
@@ -1732,7 +1752,7 @@ long long _wrap_parley_runtime_log_capi_5328c3afe4a379c1(parley_runtime *_swig_g
 }
 
 
-long long _wrap_parley_runtime_post_event_capi_5328c3afe4a379c1(parley_runtime *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_runtime_post_event_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, _gostring_ _swig_go_1) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -1762,7 +1782,7 @@ long long _wrap_parley_runtime_post_event_capi_5328c3afe4a379c1(parley_runtime *
 }
 
 
-intgo _wrap_parley_event_type_of_capi_5328c3afe4a379c1(parley_event *_swig_go_0) {
+intgo _wrap_parley_event_type_of_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1775,7 +1795,7 @@ intgo _wrap_parley_event_type_of_capi_5328c3afe4a379c1(parley_event *_swig_go_0)
 }
 
 
-long long _wrap_parley_event_type_name_capi_5328c3afe4a379c1(intgo _swig_go_0) {
+long long _wrap_parley_event_type_name_capi_a7f7f889d9130111(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1788,7 +1808,7 @@ long long _wrap_parley_event_type_name_capi_5328c3afe4a379c1(intgo _swig_go_0) {
 }
 
 
-long long _wrap_parley_event_session_id_capi_5328c3afe4a379c1(parley_event *_swig_go_0) {
+long long _wrap_parley_event_session_id_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1801,7 +1821,7 @@ long long _wrap_parley_event_session_id_capi_5328c3afe4a379c1(parley_event *_swi
 }
 
 
-long long _wrap_parley_event_payload_capi_5328c3afe4a379c1(parley_event *_swig_go_0) {
+long long _wrap_parley_event_payload_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1814,7 +1834,7 @@ long long _wrap_parley_event_payload_capi_5328c3afe4a379c1(parley_event *_swig_g
 }
 
 
-long long _wrap_parley_event_timestamp_us_capi_5328c3afe4a379c1(parley_event *_swig_go_0) {
+long long _wrap_parley_event_timestamp_us_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1827,7 +1847,7 @@ long long _wrap_parley_event_timestamp_us_capi_5328c3afe4a379c1(parley_event *_s
 }
 
 
-void _wrap_parley_event_release_capi_5328c3afe4a379c1(parley_event *_swig_go_0) {
+void _wrap_parley_event_release_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   
   arg1 = (parley_event *)_swig_go_0; 
@@ -1837,7 +1857,7 @@ void _wrap_parley_event_release_capi_5328c3afe4a379c1(parley_event *_swig_go_0) 
 }
 
 
-intgo _wrap_parley_listener_port_capi_5328c3afe4a379c1(parley_listener *_swig_go_0) {
+intgo _wrap_parley_listener_port_capi_a7f7f889d9130111(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1850,7 +1870,7 @@ intgo _wrap_parley_listener_port_capi_5328c3afe4a379c1(parley_listener *_swig_go
 }
 
 
-long long _wrap_parley_listener_id_capi_5328c3afe4a379c1(parley_listener *_swig_go_0) {
+long long _wrap_parley_listener_id_capi_a7f7f889d9130111(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1863,7 +1883,7 @@ long long _wrap_parley_listener_id_capi_5328c3afe4a379c1(parley_listener *_swig_
 }
 
 
-void _wrap_parley_listener_destroy_capi_5328c3afe4a379c1(parley_listener *_swig_go_0) {
+void _wrap_parley_listener_destroy_capi_a7f7f889d9130111(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   
   arg1 = (parley_listener *)_swig_go_0; 
@@ -1873,7 +1893,7 @@ void _wrap_parley_listener_destroy_capi_5328c3afe4a379c1(parley_listener *_swig_
 }
 
 
-long long _wrap_parley_session_id_capi_5328c3afe4a379c1(parley_session *_swig_go_0) {
+long long _wrap_parley_session_id_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1886,7 +1906,7 @@ long long _wrap_parley_session_id_capi_5328c3afe4a379c1(parley_session *_swig_go
 }
 
 
-intgo _wrap_parley_session_get_state_capi_5328c3afe4a379c1(parley_session *_swig_go_0) {
+intgo _wrap_parley_session_get_state_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1899,7 +1919,7 @@ intgo _wrap_parley_session_get_state_capi_5328c3afe4a379c1(parley_session *_swig
 }
 
 
-long long _wrap_parley_session_play_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_session_play_capi_a7f7f889d9130111(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
   parley_session *arg1 = (parley_session *) 0 ;
   int16_t *arg2 = (int16_t *) 0 ;
   size_t arg3 ;
@@ -1920,7 +1940,7 @@ long long _wrap_parley_session_play_capi_5328c3afe4a379c1(parley_session *_swig_
 }
 
 
-long long _wrap_parley_session_send_mark_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_send_mark_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -1950,7 +1970,7 @@ long long _wrap_parley_session_send_mark_capi_5328c3afe4a379c1(parley_session *_
 }
 
 
-long long _wrap_parley_session_clear_capi_5328c3afe4a379c1(parley_session *_swig_go_0) {
+long long _wrap_parley_session_clear_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -1963,7 +1983,7 @@ long long _wrap_parley_session_clear_capi_5328c3afe4a379c1(parley_session *_swig
 }
 
 
-long long _wrap_parley_session_hang_up_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_hang_up_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -1993,7 +2013,7 @@ long long _wrap_parley_session_hang_up_capi_5328c3afe4a379c1(parley_session *_sw
 }
 
 
-long long _wrap_parley_session_start_recording_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_start_recording_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2023,7 +2043,7 @@ long long _wrap_parley_session_start_recording_capi_5328c3afe4a379c1(parley_sess
 }
 
 
-long long _wrap_parley_session_stop_recording_capi_5328c3afe4a379c1(parley_session *_swig_go_0) {
+long long _wrap_parley_session_stop_recording_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -2036,7 +2056,7 @@ long long _wrap_parley_session_stop_recording_capi_5328c3afe4a379c1(parley_sessi
 }
 
 
-long long _wrap_parley_session_close_capi_5328c3afe4a379c1(parley_session *_swig_go_0) {
+long long _wrap_parley_session_close_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -2049,7 +2069,7 @@ long long _wrap_parley_session_close_capi_5328c3afe4a379c1(parley_session *_swig
 }
 
 
-void _wrap_parley_session_destroy_capi_5328c3afe4a379c1(parley_session *_swig_go_0) {
+void _wrap_parley_session_destroy_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   
   arg1 = (parley_session *)_swig_go_0; 
@@ -2059,7 +2079,7 @@ void _wrap_parley_session_destroy_capi_5328c3afe4a379c1(parley_session *_swig_go
 }
 
 
-long long _wrap_parley_session_push_audio_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_session_push_audio_capi_a7f7f889d9130111(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
   parley_session *arg1 = (parley_session *) 0 ;
   int16_t *arg2 = (int16_t *) 0 ;
   size_t arg3 ;
@@ -2080,7 +2100,7 @@ long long _wrap_parley_session_push_audio_capi_5328c3afe4a379c1(parley_session *
 }
 
 
-long long _wrap_parley_session_push_g711_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+long long _wrap_parley_session_push_g711_capi_a7f7f889d9130111(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   parley_session *arg1 = (parley_session *) 0 ;
   uint8_t *arg2 = (uint8_t *) 0 ;
   size_t arg3 ;
@@ -2103,7 +2123,7 @@ long long _wrap_parley_session_push_g711_capi_5328c3afe4a379c1(parley_session *_
 }
 
 
-long long _wrap_parley_session_push_dtmf_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_push_dtmf_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2133,7 +2153,7 @@ long long _wrap_parley_session_push_dtmf_capi_5328c3afe4a379c1(parley_session *_
 }
 
 
-long long _wrap_parley_session_push_mark_played_capi_5328c3afe4a379c1(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_push_mark_played_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2163,7 +2183,198 @@ long long _wrap_parley_session_push_mark_played_capi_5328c3afe4a379c1(parley_ses
 }
 
 
-void _wrap_parley_budget_destroy_capi_5328c3afe4a379c1(parley_budget *_swig_go_0) {
+long long _wrap_parley_provider_push_audio_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+  parley_runtime *arg1 = (parley_runtime *) 0 ;
+  uint64_t arg2 ;
+  int16_t *arg3 = (int16_t *) 0 ;
+  size_t arg4 ;
+  int result;
+  long long _swig_go_result;
+  
+  arg1 = (parley_runtime *)_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  arg3 = (int16_t *)_swig_go_2.array;
+  arg4 = (size_t)_swig_go_2.len;
+  
+  
+  result = (int)parley_provider_push_audio(arg1,arg2,(short const *)arg3,arg4);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_provider_push_text_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+  parley_runtime *arg1 = (parley_runtime *) 0 ;
+  uint64_t arg2 ;
+  char *arg3 = (char *) 0 ;
+  char buf3[256] ;
+  int result;
+  long long _swig_go_result;
+  
+  arg1 = (parley_runtime *)_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if ((size_t)_swig_go_2.n < sizeof(buf3)) {
+    arg3 = buf3;
+  } else {
+    arg3 = (char *)malloc((size_t)_swig_go_2.n + 1);
+    if (arg3 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_2.n > 0) memcpy((char *)arg3, _swig_go_2.p, (size_t)_swig_go_2.n);
+  ((char *)arg3)[_swig_go_2.n] = '\0';
+  
+  
+  result = (int)parley_provider_push_text(arg1,arg2,(char const *)arg3);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  if (arg3 != buf3) free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_provider_push_tool_call_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4, _gostring_ _swig_go_5) {
+  parley_runtime *arg1 = (parley_runtime *) 0 ;
+  uint64_t arg2 ;
+  int arg3 ;
+  char *arg4 = (char *) 0 ;
+  char *arg5 = (char *) 0 ;
+  char *arg6 = (char *) 0 ;
+  char buf4[256] ;
+  char buf5[256] ;
+  char buf6[256] ;
+  int result;
+  long long _swig_go_result;
+  
+  arg1 = (parley_runtime *)_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  if ((size_t)_swig_go_3.n < sizeof(buf4)) {
+    arg4 = buf4;
+  } else {
+    arg4 = (char *)malloc((size_t)_swig_go_3.n + 1);
+    if (arg4 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_3.n > 0) memcpy((char *)arg4, _swig_go_3.p, (size_t)_swig_go_3.n);
+  ((char *)arg4)[_swig_go_3.n] = '\0';
+  
+  
+  if ((size_t)_swig_go_4.n < sizeof(buf5)) {
+    arg5 = buf5;
+  } else {
+    arg5 = (char *)malloc((size_t)_swig_go_4.n + 1);
+    if (arg5 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_4.n > 0) memcpy((char *)arg5, _swig_go_4.p, (size_t)_swig_go_4.n);
+  ((char *)arg5)[_swig_go_4.n] = '\0';
+  
+  
+  if ((size_t)_swig_go_5.n < sizeof(buf6)) {
+    arg6 = buf6;
+  } else {
+    arg6 = (char *)malloc((size_t)_swig_go_5.n + 1);
+    if (arg6 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_5.n > 0) memcpy((char *)arg6, _swig_go_5.p, (size_t)_swig_go_5.n);
+  ((char *)arg6)[_swig_go_5.n] = '\0';
+  
+  
+  result = (int)parley_provider_push_tool_call(arg1,arg2,arg3,(char const *)arg4,(char const *)arg5,(char const *)arg6);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  if (arg4 != buf4) free((char *)arg4); 
+  if (arg5 != buf5) free((char *)arg5); 
+  if (arg6 != buf6) free((char *)arg6); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_provider_push_transcript_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
+  parley_runtime *arg1 = (parley_runtime *) 0 ;
+  uint64_t arg2 ;
+  char *arg3 = (char *) 0 ;
+  int arg4 ;
+  int arg5 ;
+  char buf3[256] ;
+  int result;
+  long long _swig_go_result;
+  
+  arg1 = (parley_runtime *)_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  
+  if ((size_t)_swig_go_2.n < sizeof(buf3)) {
+    arg3 = buf3;
+  } else {
+    arg3 = (char *)malloc((size_t)_swig_go_2.n + 1);
+    if (arg3 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_2.n > 0) memcpy((char *)arg3, _swig_go_2.p, (size_t)_swig_go_2.n);
+  ((char *)arg3)[_swig_go_2.n] = '\0';
+  
+  arg4 = (int)_swig_go_3; 
+  arg5 = (int)_swig_go_4; 
+  
+  result = (int)parley_provider_push_transcript(arg1,arg2,(char const *)arg3,arg4,arg5);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  if (arg3 != buf3) free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_provider_complete_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
+  parley_runtime *arg1 = (parley_runtime *) 0 ;
+  uint64_t arg2 ;
+  int arg3 ;
+  char *arg4 = (char *) 0 ;
+  char buf4[256] ;
+  int result;
+  long long _swig_go_result;
+  
+  arg1 = (parley_runtime *)_swig_go_0; 
+  arg2 = (uint64_t)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  if ((size_t)_swig_go_3.n < sizeof(buf4)) {
+    arg4 = buf4;
+  } else {
+    arg4 = (char *)malloc((size_t)_swig_go_3.n + 1);
+    if (arg4 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_3.n > 0) memcpy((char *)arg4, _swig_go_3.p, (size_t)_swig_go_3.n);
+  ((char *)arg4)[_swig_go_3.n] = '\0';
+  
+  
+  result = (int)parley_provider_complete(arg1,arg2,arg3,(char const *)arg4);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  if (arg4 != buf4) free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+void _wrap_parley_budget_destroy_capi_a7f7f889d9130111(parley_budget *_swig_go_0) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   
   arg1 = (parley_budget *)_swig_go_0; 
@@ -2173,7 +2384,7 @@ void _wrap_parley_budget_destroy_capi_5328c3afe4a379c1(parley_budget *_swig_go_0
 }
 
 
-long long _wrap_parley_budget_record_ttft_capi_5328c3afe4a379c1(parley_budget *_swig_go_0, double _swig_go_1, long long _swig_go_2) {
+long long _wrap_parley_budget_record_ttft_capi_a7f7f889d9130111(parley_budget *_swig_go_0, double _swig_go_1, long long _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   double arg2 ;
   int64_t arg3 ;
@@ -2190,7 +2401,7 @@ long long _wrap_parley_budget_record_ttft_capi_5328c3afe4a379c1(parley_budget *_
 }
 
 
-long long _wrap_parley_budget_select_model_capi_5328c3afe4a379c1(parley_budget *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_select_model_capi_a7f7f889d9130111(parley_budget *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2237,7 +2448,7 @@ long long _wrap_parley_budget_select_model_capi_5328c3afe4a379c1(parley_budget *
 }
 
 
-long long _wrap_parley_budget_provide_summary_capi_5328c3afe4a379c1(parley_budget *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_provide_summary_capi_a7f7f889d9130111(parley_budget *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uint64_t arg2 ;
   char *arg3 = (char *) 0 ;

@@ -16,6 +16,13 @@ public enum EventType {
   CALLER_AUDIO(ParleyNativeConstants.PARLEY_EVENT_CALLER_AUDIO),
   AUDIO_MARK(ParleyNativeConstants.PARLEY_EVENT_AUDIO_MARK),
   AUDIO_CLEAR(ParleyNativeConstants.PARLEY_EVENT_AUDIO_CLEAR),
+  /**
+   * A request for a host provider registered without an implementation
+   * ({@link Runtime#registerProvider} with null); answer it with
+   * {@link Runtime#providerRequest(long)}. Requests of providers implemented in Java are
+   * dispatched to them and never delivered as events.
+   */
+  PROVIDER_REQUEST(ParleyNativeConstants.PARLEY_EVENT_PROVIDER_REQUEST),
   /** A type this version of the binding does not know (see {@link Event#typeCode()}). */
   UNKNOWN(-1);
 

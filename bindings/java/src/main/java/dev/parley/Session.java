@@ -63,17 +63,23 @@ public final class Session extends NativeHandle {
 
   /**
    * Completes when mark {@code name} is played or cleared, or with {@link MarkOutcome#TIMEOUT}
-   * after {@code timeout} (null: no limit). The wait runs on a binding thread.
+   * after {@code timeout} (null: no limit). The wait runs on a binding thread. A mark returned
+   * by {@link #speak} is waited for while its text is still being synthesised (the engine
+   * queues it afterwards); if the TTS fails, the future completes exceptionally with a
+   * {@link ParleyException} ({@link Status#EPROVIDER}, the provider's message) once the
+   * runtime's event thread or {@link Runtime#pollEvent} has read the failure.
    */
   public CompletableFuture<MarkOutcome> waitMark(String name, Duration timeout) {
     int timeoutMs = Waits.millis(timeout);
     byte[] check = NativeStrings.encode(name); // reject a NUL before going async
     if (check == null) throw new ParleyException(Status.EINVAL.code(), "mark name must not be null");
     long session = acquire();
+    boolean spoken = runtime.speakState(id, name) != null;
     try {
       return CompletableFuture.supplyAsync(() -> {
         try {
-          return MarkOutcome.fromCode(ParleyNative.parley_swig_session_wait_mark(session, name, timeoutMs));
+          if (!spoken) return MarkOutcome.fromCode(ParleyNative.parley_swig_session_wait_mark(session, name, timeoutMs));
+          return waitSpoken(session, name, timeoutMs);
         } finally {
           release();
         }
@@ -82,6 +88,73 @@ public final class Session extends NativeHandle {
       release();
       throw e;
     }
+  }
+
+  /** waitMark of a speak() mark: the engine answers UNKNOWN until synthesis has finished. */
+  private MarkOutcome waitSpoken(long session, String name, int timeoutMs) {
+    long deadline = timeoutMs < 0 ? Long.MAX_VALUE : System.nanoTime() + timeoutMs * 1_000_000L;
+    boolean rechecked = false;
+    for (;;) {
+      long leftMs = timeoutMs < 0 ? 50 : Math.max(0, (deadline - System.nanoTime()) / 1_000_000L);
+      MarkOutcome outcome = MarkOutcome.fromCode(
+          ParleyNative.parley_swig_session_wait_mark(session, name, (int) Math.min(50, leftMs)));
+      if (outcome == MarkOutcome.PLAYED || outcome == MarkOutcome.CLEARED) {
+        runtime.speakForget(id, name);
+        return outcome;
+      }
+      if (outcome == MarkOutcome.UNKNOWN) {
+        String state = runtime.speakState(id, name);
+        if (state == null) {
+          if (rechecked) return MarkOutcome.UNKNOWN;
+          rechecked = true; // its MARK event may have been read since the engine said unknown
+          continue;
+        }
+        if (!state.isEmpty()) {
+          runtime.speakForget(id, name);
+          throw new ParleyException(Status.EPROVIDER.code(), state);
+        }
+        if (ParleyNative.parley_session_get_state(session) == SessionState.CLOSED.code()) {
+          runtime.speakForget(id, name);
+          return MarkOutcome.CLEARED; // the call ended before the text was spoken
+        }
+        try {
+          Thread.sleep(10);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return MarkOutcome.TIMEOUT;
+        }
+      }
+      if (System.nanoTime() >= deadline) return MarkOutcome.TIMEOUT;
+    }
+  }
+
+  /**
+   * Speaks {@code text} to the caller with a TTS provider (built-in, or implemented in Java and
+   * registered with {@link Runtime#registerTts}) as it is synthesised, then queues a mark.
+   * Returns the mark's name at once: {@link #waitMark} (or a MARK event) reports when the
+   * caller has heard it (waiting right away is fine); a provider failure arrives as a
+   * SESSION_ERROR event whose payload is
+   * {@code {"error": {"kind", "provider", "message"}, "mark"}}.
+   *
+   * @param optionsJson null or e.g. {@code {"tts": {"provider": "my-voice"}, "mark": "greeting"}}
+   *     (default TTS espeak, default mark "speak-N")
+   * @throws ParleyException {@link Status#ENOTFOUND} (no such provider), {@link Status#ECONFIG},
+   *     {@link Status#ESTATE} (the session is closing)
+   */
+  public String speak(String text, String optionsJson) {
+    long session = acquire();
+    try {
+      String mark = ParleyNative.parley_swig_session_speak(session, text, optionsJson);
+      runtime.speakAdded(id, mark);
+      return mark;
+    } finally {
+      release();
+    }
+  }
+
+  /** Speaks with the default voice; returns the mark's name. */
+  public String speak(String text) {
+    return speak(text, null);
   }
 
   /** Drops queued agent audio here and at the far end (barge-in); pending marks clear. */
@@ -232,5 +305,6 @@ public final class Session extends NativeHandle {
   void destroy(long pointer) {
     ParleyNative.parley_session_destroy(pointer);
     runtime.forget(this);
+    runtime.speakForgetSession(id);
   }
 }

@@ -15,6 +15,7 @@ public interface SessionListener extends EventListener {
       case CALLER_AUDIO -> onCallerAudio(event);
       case AUDIO_MARK -> onAudioMark(event);
       case AUDIO_CLEAR -> onAudioClear(event);
+      case PROVIDER_REQUEST -> onProviderRequest(event);
       default -> onOther(event);
     }
   }
@@ -41,6 +42,11 @@ public interface SessionListener extends EventListener {
 
   /** Host transport: drop buffered agent audio (barge-in). */
   default void onAudioClear(Event event) {}
+
+  /** A request for a provider registered without an implementation (default: onOther). */
+  default void onProviderRequest(Event event) {
+    onOther(event);
+  }
 
   /** Runtime errors, overflow, user events and types this binding does not know. */
   default void onOther(Event event) {}
