@@ -148,8 +148,10 @@ class Client final : public WebSocketClient, public std::enable_shared_from_this
     if (endpoint_.port != (endpoint_.tls ? "443" : "80")) host += ":" + endpoint_.port;
     ws_.async_handshake(response_, host, endpoint_.target, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec) {
+        // Only a declined upgrade carries a real response; on other failures Beast's
+        // placeholder status means nothing.
         const int status = static_cast<int>(self->response_.result_int());
-        if (status != 0 && status != 101) {
+        if (ec == websocket::error::upgrade_declined && status != 0 && status != 101) {
           std::string body = self->response_.body();
           if (body.size() > 4096) body.resize(4096);
           return self->fail(0, body.empty() ? "upgrade refused" : body, status);

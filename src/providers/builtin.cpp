@@ -1,4 +1,7 @@
 // The built-in providers. Each adapter exposes register_<name>(Registry &) in its header.
+#include "providers/azure.hpp"
+#include "providers/deepgram.hpp"
+#include "providers/elevenlabs.hpp"
 #include "providers/llm/scripted.hpp"
 #include "providers/registry.hpp"
 
@@ -7,6 +10,9 @@ namespace parley::providers {
 Registry builtin_registry() {
   Registry registry;
   register_scripted(registry);
+  register_elevenlabs(registry);
+  register_deepgram(registry);
+  register_azure(registry);
   return registry;
 }
 
