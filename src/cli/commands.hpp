@@ -13,5 +13,8 @@ int run_serve(Args args);
 int run_tokens(Args args);
 int run_budget(Args args);
 int run_loadgen(Args args);
+int run_tts(Args args);
+int run_stt(Args args);
+int run_llm(Args args);
 
 }  // namespace parley::cli

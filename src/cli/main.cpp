@@ -25,6 +25,10 @@ constexpr Command kCommands[] = {
      parley::cli::run_budget},
     {"loadgen", "simulate N concurrent Twilio callers against a server and measure it",
      parley::cli::run_loadgen},
+    {"tts", "speak text through a TTS provider into a WAV file", parley::cli::run_tts},
+    {"stt", "stream a WAV file through an STT provider; print its transcripts", parley::cli::run_stt},
+    {"llm", "stream one reply from an LLM provider; print time to first token and usage",
+     parley::cli::run_llm},
 };
 
 void print_usage(std::FILE *to) {
