@@ -166,6 +166,7 @@ class ScribeStt final : public Stt {
 
   const std::string &name() const noexcept override { return name_; }
   int sample_rate() const noexcept override { return settings_->sample_rate; }
+  bool streams_can_drop() const noexcept override { return true; }
 
   std::unique_ptr<SttStream> start(SttCallbacks callbacks) override {
     auto state = std::make_shared<Scribe>(settings_, context_, std::move(callbacks));

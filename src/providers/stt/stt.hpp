@@ -46,6 +46,10 @@ class Stt {
   /// The rate push_audio expects (the session rate, 16 kHz, unless configured otherwise).
   virtual int sample_rate() const noexcept = 0;
   virtual std::unique_ptr<SttStream> start(SttCallbacks callbacks) = 0;
+  /// True for streaming services whose connection can drop mid-call: a non-fatal error
+  /// from their stream means "the stream ended", and the registry wraps them in the
+  /// reconnecting decorator (stt/decorators.hpp). Others report non-fatal warnings and go on.
+  virtual bool streams_can_drop() const noexcept { return false; }
 };
 
 }  // namespace parley::providers

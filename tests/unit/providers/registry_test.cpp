@@ -78,5 +78,60 @@ TEST(Registry, ApiKeyFromEnvironmentIsRegisteredForRedaction) {
   ::unsetenv("PARLEY_TEST_KEY");
 }
 
+// A streaming recogniser whose streams the test can drop.
+struct DroppingStt : Stt {
+  struct Stream : SttStream {
+    SttCallbacks callbacks;
+    void push_audio(const int16_t *, size_t) override {}
+    void finalize() override {}
+    void cancel() override {}
+  };
+  std::string name_ = "dropping";
+  std::vector<Stream *> *started;
+  explicit DroppingStt(std::vector<Stream *> *s) : started(s) {}
+  const std::string &name() const noexcept override { return name_; }
+  int sample_rate() const noexcept override { return 16000; }
+  bool streams_can_drop() const noexcept override { return true; }
+  std::unique_ptr<SttStream> start(SttCallbacks callbacks) override {
+    auto stream = std::make_unique<Stream>();
+    stream->callbacks = std::move(callbacks);
+    started->push_back(stream.get());
+    return stream;
+  }
+};
+
+TEST(Registry, StreamingSttIsWrappedToReconnectAndDecoratorKeysAreRead) {
+  std::vector<DroppingStt::Stream *> started;
+  Registry registry;
+  registry.add_stt("dropping", [&](core::ConfigReader &, const ProviderContext &) {
+    return std::make_unique<DroppingStt>(&started);
+  });
+  boost::asio::io_context io;
+  ProviderContext context;
+  context.executor = io.get_executor();
+  auto stt = registry.make_stt(nlohmann::json::parse(
+      R"({"provider":"dropping","reconnect":{"initial_backoff_ms":5,"jitter":0},"echo_discard_ms":100,
+          "secondary":{"provider":"dropping","reconnect":false}})"), context);
+  auto stream = stt->start({});
+  ASSERT_EQ(started.size(), 2u) << "primary and secondary";
+  ProviderError drop;
+  drop.fatal = false;
+  drop.message = "connection lost";
+  started[0]->callbacks.on_error(drop);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (started.size() < 3 && std::chrono::steady_clock::now() < until) {
+    if (io.stopped()) io.restart();
+    io.run_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(started.size(), 3u) << "the primary reconnected";
+
+  try {
+    registry.make_stt(nlohmann::json::parse(R"({"provider":"dropping","reconnect":{"tries":3}})"), context, "agent config", "$.stt");
+    FAIL();
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("$.stt.reconnect.tries"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace parley::providers
