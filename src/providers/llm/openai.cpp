@@ -138,8 +138,8 @@ std::string status_line(int status) {
   return line;
 }
 
-// ConfigReader hands out scalars and objects, not raw JSON. When it offers raw(key), the
-// "headers" object form works too; until then headers are "Name: value" lines.
+// "headers" is an object when ConfigReader offers raw(key), else (older readers) only the
+// string of "Name: value" lines; both are accepted when raw() exists.
 template <typename Reader>
 const nlohmann::json *raw_value(Reader &config, std::string_view key) {
   if constexpr (requires {

@@ -17,7 +17,8 @@
 //   "first_token_timeout_ms" request start -> first content or tool-call delta; default 20000
 //   "idle_timeout_ms"        longest silence inside the stream; default 15000
 //   "max_retries"            default 2, as the official SDK
-//   "headers"                extra request headers, "Name: value" lines (OpenAI-Organization, ...)
+//   "headers"                extra request headers (OpenAI-Organization, ...): an object
+//                            {"Name":"value"} or a string of "Name: value" lines
 //   "verify_tls"             default true; "ca_file" a PEM bundle instead of the system's
 //
 // Behaviour the pipeline relies on: text and tool-call deltas as they stream; tool calls

@@ -142,6 +142,17 @@ TEST_F(OpenAiLlmTest, RequestHasTheSpecsShape) {
   EXPECT_EQ(body["tools"][0]["function"]["parameters"]["properties"]["city"]["type"], "string");
 }
 
+TEST_F(OpenAiLlmTest, ExtraHeadersAsAnObject) {
+  auto llm = h.make_llm({{"headers", {{"OpenAI-Project", "proj_obj"}, {"X-Trace", "t-1"}}}});
+  const auto c = run(*llm, ask("Hi"));
+  ASSERT_TRUE(c.result);
+  const auto sent = h.fake.server().last_request();
+  EXPECT_EQ(sent->header("OpenAI-Project"), "proj_obj");
+  EXPECT_EQ(sent->header("X-Trace"), "t-1");
+  EXPECT_THAT(testing::config_error([&] { h.make_llm({{"headers", {{"Bad Name", "x"}}}}); }), HasSubstr("$.headers"));
+  EXPECT_THAT(testing::config_error([&] { h.make_llm({{"headers", {{"X-Num", 5}}}}); }), HasSubstr("$.headers"));
+}
+
 TEST_F(OpenAiLlmTest, ToolCallsAreAssembledFromTheirDeltas) {
   fakes::ChatReply reply;
   reply.tool_calls = {{"call_abc", "get_weather", R"({"city":"Paris","unit":"c"})", {}},
