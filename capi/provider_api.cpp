@@ -176,9 +176,12 @@ PARLEY_API int parley_provider_complete(parley_runtime *runtime, uint64_t reques
 
 namespace {
 
+// Owned by its runtime (parley_runtime::speakers) until it finishes; the TTS callbacks hold
+// it weakly, so an unanswered request cannot keep the session alive through a cycle.
 struct Speaker : std::enable_shared_from_this<Speaker> {
   std::shared_ptr<parley::core::Session> session;
   parley::core::Runtime *runtime = nullptr;
+  parley_runtime *owner = nullptr;
   std::unique_ptr<providers::Tts> tts;
   std::unique_ptr<providers::TtsStream> stream;
   std::string text;
@@ -186,15 +189,19 @@ struct Speaker : std::enable_shared_from_this<Speaker> {
 
   void start() {
     providers::TtsCallbacks callbacks;
-    auto self = shared_from_this();
-    callbacks.on_audio = [self](const int16_t *samples, size_t count) {
+    std::weak_ptr<Speaker> weak = shared_from_this();
+    callbacks.on_audio = [weak](const int16_t *samples, size_t count) {
+      auto self = weak.lock();
+      if (!self) return;
       try {
         self->session->play(std::span<const int16_t>(samples, count), self->tts->sample_rate());
       } catch (const std::exception &e) {
         self->fail("speak: cannot play: " + std::string(e.what()), "internal");
       }
     };
-    callbacks.on_done = [self] {
+    callbacks.on_done = [weak] {
+      auto self = weak.lock();
+      if (!self) return;
       try {
         self->session->send_mark(self->mark);
       } catch (const std::exception &) {
@@ -202,7 +209,9 @@ struct Speaker : std::enable_shared_from_this<Speaker> {
       }
       self->finish();
     };
-    callbacks.on_error = [self](providers::ProviderError error) {
+    callbacks.on_error = [weak](providers::ProviderError error) {
+      auto self = weak.lock();
+      if (!self) return;
       self->report(nlohmann::json::parse(error.to_json()));
       self->finish();
     };
@@ -232,6 +241,8 @@ struct Speaker : std::enable_shared_from_this<Speaker> {
     boost::asio::post(session->strand(), [self = shared_from_this()] {
       self->stream.reset();
       self->tts.reset();
+      std::lock_guard lock(self->owner->speakers_mutex);
+      self->owner->speakers.erase(self);
     });
   }
 };
@@ -259,6 +270,7 @@ PARLEY_API int parley_session_speak(char **out_mark, parley_session *session, co
     auto speaker = std::make_shared<Speaker>();
     speaker->session = session->engine;
     speaker->runtime = &session->runtime->engine;
+    speaker->owner = session->runtime;
     speaker->text = text;
     speaker->mark = mark;
     auto context = providers::make_context(session->runtime->engine, session->engine->strand(), session->engine->id());
@@ -266,7 +278,13 @@ PARLEY_API int parley_session_speak(char **out_mark, parley_session *session, co
       std::lock_guard lock(session->runtime->providers_mutex);
       speaker->tts = session->runtime->providers.make_tts(tts_config, context, "speak options", "$.tts");
     }
-    boost::asio::post(session->engine->strand(), [speaker] { speaker->start(); });
+    {
+      std::lock_guard lock(session->runtime->speakers_mutex);
+      session->runtime->speakers.insert(speaker);
+    }
+    boost::asio::post(session->engine->strand(), [weak = std::weak_ptr<Speaker>(speaker)] {
+      if (auto self = weak.lock()) self->start();
+    });
     if (out_mark) *out_mark = parley::capi::copy_to_host(mark);
   });
 }

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include "core/runtime.hpp"
@@ -24,4 +25,7 @@ struct parley_runtime {
   std::shared_ptr<parley::providers::HostProviderHub> host_providers;
   /// Threads that call host providers registered with callbacks instead of events.
   std::vector<std::shared_ptr<parley::capi::HostCallbackChannel>> host_channels;
+  /// parley_session_speak() jobs in flight; after `engine` so they go first.
+  std::mutex speakers_mutex;
+  std::unordered_set<std::shared_ptr<void>> speakers;
 };

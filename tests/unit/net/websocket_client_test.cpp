@@ -26,16 +26,21 @@ using namespace std::chrono_literals;
 class EchoHandler : public WebSocketConnection::Handler,
                     public std::enable_shared_from_this<EchoHandler> {
  public:
-  explicit EchoHandler(std::shared_ptr<WebSocketConnection> c) : connection_(std::move(c)) {}
+  // Weak: the connection owns its handler, and a server stopped mid-call must not leave a cycle.
+  explicit EchoHandler(std::shared_ptr<WebSocketConnection> c) : connection_(c) {}
   void on_text(std::string_view message) override {
-    if (message == "close") return connection_->close(4001, "told to close");
-    connection_->send_text("echo:" + std::string(message));
+    auto c = connection_.lock();
+    if (!c) return;
+    if (message == "close") return c->close(4001, "told to close");
+    c->send_text("echo:" + std::string(message));
   }
-  void on_binary(std::string_view message) override { connection_->send_text("bytes:" + std::to_string(message.size())); }
-  void on_closed(std::string_view) override { connection_.reset(); }
+  void on_binary(std::string_view message) override {
+    if (auto c = connection_.lock()) c->send_text("bytes:" + std::to_string(message.size()));
+  }
+  void on_closed(std::string_view) override {}
 
  private:
-  std::shared_ptr<WebSocketConnection> connection_;
+  std::weak_ptr<WebSocketConnection> connection_;
 };
 
 WebSocketClientOptions to(std::string url, bool with_token = false) {

@@ -16,7 +16,8 @@ struct ManualSynth : ChunkSynthesizer {
     std::string text;
     TtsCallbacks callbacks;
     bool cancelled = false;
-    void cancel() override { cancelled = true; }
+    std::shared_ptr<bool> cancelled_seen = std::make_shared<bool>(false);  // outlives the handle
+    void cancel() override { cancelled = *cancelled_seen = true; }
   };
   std::vector<Pending *> started;
   std::unique_ptr<Cancellable> synthesize(const std::string &text, TtsCallbacks callbacks) override {
@@ -95,8 +96,9 @@ TEST(ChunkedTts, CancelStopsTheCurrentChunkAndSilencesLateCallbacks) {
   stream->push_text("one");
   auto *pending = synth->started[0];
   auto callbacks = pending->callbacks;  // a late callback from a synthesizer that ignores cancel
-  stream->cancel();
-  EXPECT_TRUE(pending->cancelled);
+  auto cancelled = pending->cancelled_seen;
+  stream->cancel();  // releases the chunk's handle: `pending` is gone
+  EXPECT_TRUE(*cancelled);
   int16_t a[] = {1};
   callbacks.on_audio(a, 1);
   callbacks.on_done();
