@@ -180,8 +180,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
 
   ~Impl() {
     for (auto &transfer : transfers) {
+      transfer->cancelled.store(true, std::memory_order_release);
       curl_multi_remove_handle(multi, transfer->easy);
       transfer->timer.cancel();
+      transfer->callbacks = HttpCallbacks{};
     }
     transfers.clear();
     for (auto &[fd, watch] : watches) release(*watch);
@@ -463,9 +465,12 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       curl_easy_getinfo(t.easy, CURLINFO_STARTTRANSFER_TIME, &seconds);
       result.time_to_first_byte = std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
     }
-    if (t.callbacks.on_complete) {
-      t.deliver([result = std::move(result)](Transfer &x) { x.callbacks.on_complete(result); });
-    }
+    // The callbacks often own the request's handle (and so this transfer): dropping them
+    // once the last one has run breaks that cycle.
+    t.deliver([result = std::move(result)](Transfer &x) {
+      if (x.callbacks.on_complete) x.callbacks.on_complete(result);
+      x.callbacks = HttpCallbacks{};
+    });
   }
 
   void cancel(const std::shared_ptr<Transfer> &transfer) {
@@ -487,6 +492,9 @@ class CallHandle final : public HttpCall {
 
   void cancel() override {
     if (transfer_->cancelled.exchange(true, std::memory_order_acq_rel)) return;
+    // Dropped on the executor, where deliveries run, so none is reading them meanwhile; the
+    // callbacks may own this handle's owner, and keeping them would be a cycle.
+    asio::post(transfer_->executor, [transfer = transfer_] { transfer->callbacks = HttpCallbacks{}; });
     auto client = client_.lock();
     if (!client) return;
     asio::post(client->io, [client, transfer = transfer_] { client->cancel(transfer); });
