@@ -286,4 +286,31 @@ class WebSocketSttStream final : public SttStream {
   std::shared_ptr<WebSocketStt> state_;
 };
 
+/// The Stt of a streaming WebSocket service: each stream is a `Session` (a WebSocketStt
+/// built from the vendor's shared settings, which carry `sample_rate`). Such streams can drop,
+/// so the registry wraps this provider in reconnection.
+template <typename Session, typename Settings>
+class WebSocketSttProvider final : public Stt {
+ public:
+  WebSocketSttProvider(std::string name, Settings settings, ProviderContext context)
+      : name_(std::move(name)),
+        settings_(std::make_shared<const Settings>(std::move(settings))),
+        context_(std::move(context)) {}
+
+  const std::string &name() const noexcept override { return name_; }
+  int sample_rate() const noexcept override { return settings_->sample_rate; }
+  bool streams_can_drop() const noexcept override { return true; }
+
+  std::unique_ptr<SttStream> start(SttCallbacks callbacks) override {
+    auto state = std::make_shared<Session>(settings_, context_, std::move(callbacks));
+    state->start();
+    return std::make_unique<WebSocketSttStream>(std::move(state));
+  }
+
+ private:
+  const std::string name_;
+  std::shared_ptr<const Settings> settings_;
+  ProviderContext context_;
+};
+
 }  // namespace parley::providers::speech

@@ -162,33 +162,13 @@ class Listen final : public speech::WebSocketStt {
   bool utterance_open_ = false;  // finals with words since the last speech_final
 };
 
-class DeepgramStt final : public Stt {
- public:
-  DeepgramStt(SttSettings settings, ProviderContext context)
-      : settings_(std::make_shared<const SttSettings>(std::move(settings))), context_(std::move(context)) {}
-
-  const std::string &name() const noexcept override { return name_; }
-  int sample_rate() const noexcept override { return settings_->sample_rate; }
-  bool streams_can_drop() const noexcept override { return true; }
-
-  std::unique_ptr<SttStream> start(SttCallbacks callbacks) override {
-    auto state = std::make_shared<Listen>(settings_, context_, std::move(callbacks));
-    state->start();
-    return std::make_unique<speech::WebSocketSttStream>(std::move(state));
-  }
-
- private:
-  const std::string name_ = kProvider;
-  std::shared_ptr<const SttSettings> settings_;
-  ProviderContext context_;
-};
-
 }  // namespace
 }  // namespace deepgram
 
 std::unique_ptr<Stt> make_deepgram_stt(core::ConfigReader &config, const ProviderContext &context) {
   speech::io_context_of(context.executor);  // fails now rather than at the first call
-  return std::make_unique<deepgram::DeepgramStt>(deepgram::read_stt_settings(config, context), context);
+  return std::make_unique<speech::WebSocketSttProvider<deepgram::Listen, deepgram::SttSettings>>(
+      deepgram::kProvider, deepgram::read_stt_settings(config, context), context);
 }
 
 }  // namespace parley::providers

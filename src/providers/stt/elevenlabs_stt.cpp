@@ -159,33 +159,13 @@ class Scribe final : public speech::WebSocketStt {
   bool uncommitted_ = false;  // audio went out since the last commit
 };
 
-class ScribeStt final : public Stt {
- public:
-  ScribeStt(SttSettings settings, ProviderContext context)
-      : settings_(std::make_shared<const SttSettings>(std::move(settings))), context_(std::move(context)) {}
-
-  const std::string &name() const noexcept override { return name_; }
-  int sample_rate() const noexcept override { return settings_->sample_rate; }
-  bool streams_can_drop() const noexcept override { return true; }
-
-  std::unique_ptr<SttStream> start(SttCallbacks callbacks) override {
-    auto state = std::make_shared<Scribe>(settings_, context_, std::move(callbacks));
-    state->start();
-    return std::make_unique<speech::WebSocketSttStream>(std::move(state));
-  }
-
- private:
-  const std::string name_ = kProvider;
-  std::shared_ptr<const SttSettings> settings_;
-  ProviderContext context_;
-};
-
 }  // namespace
 }  // namespace elevenlabs
 
 std::unique_ptr<Stt> make_elevenlabs_stt(core::ConfigReader &config, const ProviderContext &context) {
   speech::io_context_of(context.executor);  // fails now rather than at the first call
-  return std::make_unique<elevenlabs::ScribeStt>(elevenlabs::read_stt_settings(config, context), context);
+  return std::make_unique<speech::WebSocketSttProvider<elevenlabs::Scribe, elevenlabs::SttSettings>>(
+      elevenlabs::kProvider, elevenlabs::read_stt_settings(config, context), context);
 }
 
 }  // namespace parley::providers
