@@ -11,6 +11,7 @@
 #include "core/config_reader.hpp"
 #include "core/dispatcher.hpp"
 #include "core/session.hpp"
+#include "pipeline/agent.hpp"
 #include "runtime_handle.hpp"
 #include "session_handle.hpp"
 
@@ -63,7 +64,15 @@ class HostCallbackChannel {
 parley_runtime::parley_runtime(parley::core::RuntimeConfig config)
     : engine(std::move(config)),
       providers(providers::builtin_registry()),
-      host_providers(std::make_shared<providers::HostProviderHub>()) {}
+      host_providers(std::make_shared<providers::HostProviderHub>()) {
+  // Agents build their providers from this registry, which the host may extend later.
+  parley::pipeline::register_agent_behaviour(
+      engine, [this](const parley::pipeline::AgentConfig &agent, const providers::ProviderContext &context,
+                     const std::string &what, const std::string &path) {
+        std::lock_guard lock(providers_mutex);
+        return parley::pipeline::build_providers(providers, agent, context, what, path);
+      });
+}
 
 parley_runtime::~parley_runtime() {
   for (auto &channel : host_channels) channel->stop();

@@ -146,6 +146,18 @@ PARLEY_API int parley_session_hang_up(parley_session *session, const char *reaso
   });
 }
 
+PARLEY_API int parley_session_tool_result(parley_session *session, const char *tool_call_id, const char *result_json) {
+  return guard("parley_session_tool_result", [&] {
+    require(session, "session");
+    require(tool_call_id, "tool_call_id");
+    require(result_json, "result_json");
+    if (!nlohmann::json::accept(result_json)) {
+      throw parley::Error(parley::Status::format, std::string("tool result for '") + tool_call_id + "' is not valid JSON");
+    }
+    session->engine->deliver_tool_result(tool_call_id, result_json);
+  });
+}
+
 PARLEY_API int parley_session_start_recording(parley_session *session, const char *path) {
   return guard("parley_session_start_recording", [&] {
     require(session, "session");

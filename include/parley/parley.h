@@ -225,7 +225,23 @@ typedef enum parley_event_type {
   PARLEY_EVENT_AUDIO_CLEAR = 19,
   /** A request to a host-implemented provider (see parley_provider_register); the event's
    *  session id is the call's, the payload says what to do, STT audio rides in the audio. */
-  PARLEY_EVENT_PROVIDER_REQUEST = 20
+  PARLEY_EVENT_PROVIDER_REQUEST = 20,
+  /* Agent events (listeners and host sessions with "behaviour": "agent"; docs/agent.md). */
+  /** The agent changed state: {"state": "idle"|"listening"|"thinking"|"speaking", "turn"}. */
+  PARLEY_EVENT_AGENT_STATE = 21,
+  /** Text of the conversation: {"role": "user"|"agent", "text", "final": bool, "turn"}.
+   *  User partials have final false; an agent line arrives once per chunk as it is sent to
+   *  the voice, and its final (heard) form when the turn ends. */
+  PARLEY_EVENT_TRANSCRIPT = 22,
+  /** A turn ended: {"turn", "user_text", "agent_text", "heard_text", "interrupted",
+   *  "latency_ms": {...}, "tokens_in", "tokens_out", "tool_calls": [...]} (docs/agent.md). */
+  PARLEY_EVENT_TURN = 23,
+  /** The model called a host tool: {"id", "name", "arguments": {...}}. Answer with
+   *  parley_session_tool_result() before the tool's timeout. */
+  PARLEY_EVENT_TOOL_CALL = 24,
+  /** The caller interrupted the agent: {"turn", "heard_text", "resumed": bool}. "resumed"
+   *  true: it was a false interruption (no words followed) and the agent went on speaking. */
+  PARLEY_EVENT_INTERRUPTION = 25
 } parley_event_type;
 
 /** An owned event record: type, session id, JSON payload, optional audio. */
@@ -425,6 +441,16 @@ PARLEY_API int parley_session_clear(parley_session *session);
 
 /** Ends the call (`reason` may be NULL). Idempotent. @return PARLEY_OK, PARLEY_EINVAL. */
 PARLEY_API int parley_session_hang_up(parley_session *session, const char *reason);
+
+/**
+ * Answers a PARLEY_EVENT_TOOL_CALL of an agent session: `result_json` (copied) is what the
+ * tool returned, any JSON value; the model sees it as the tool message's content. An
+ * answer after the tool's timeout, or for an unknown id, is ignored (logged).
+ *
+ * @return PARLEY_OK, PARLEY_EINVAL (NULL argument), PARLEY_EFORMAT (`result_json` is not
+ *         JSON), PARLEY_ESTATE (the session runs no agent, or is closed).
+ */
+PARLEY_API int parley_session_tool_result(parley_session *session, const char *tool_call_id, const char *result_json);
 
 /**
  * Starts a stereo PCM16 WAV recording (caller left, agent right) at the session rate,

@@ -40,6 +40,7 @@ class ConfigReader {
   [[noreturn]] void fail(std::string_view key, std::string_view problem) const;
 
   const std::string &path() const { return path_; }
+  const std::string &what() const { return what_; }
 
  private:
   const nlohmann::json *find(std::string_view key);

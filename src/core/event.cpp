@@ -21,6 +21,11 @@ const char *event_type_name(int type) noexcept {
     case EventType::audio_mark: return "audio_mark";
     case EventType::audio_clear: return "audio_clear";
     case EventType::provider_request: return "provider_request";
+    case EventType::agent_state: return "agent_state";
+    case EventType::transcript: return "transcript";
+    case EventType::turn: return "turn";
+    case EventType::tool_call: return "tool_call";
+    case EventType::interruption: return "interruption";
   }
   return "unknown";
 }

@@ -25,6 +25,11 @@ enum class EventType : int {
   audio_mark = 18,
   audio_clear = 19,
   provider_request = 20,
+  agent_state = 21,
+  transcript = 22,
+  turn = 23,
+  tool_call = 24,
+  interruption = 25,
 };
 
 const char *event_type_name(int type) noexcept;

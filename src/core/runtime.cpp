@@ -3,7 +3,9 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -82,6 +84,8 @@ struct Runtime::Impl {
   std::mutex dispatch_mutex;  // serialises set_event_callback()
   std::unique_ptr<Dispatcher<EventPtr>> dispatcher;
   std::atomic<bool> callback_mode{false};
+  mutable std::mutex behaviours_mutex;
+  std::map<std::string, BehaviourFactory> behaviours;
 };
 
 Runtime::Runtime(RuntimeConfig config)
@@ -117,6 +121,51 @@ boost::asio::io_context &Runtime::io_context_for_call() noexcept {
 }
 boost::asio::thread_pool &Runtime::workers() noexcept { return impl_->workers; }
 net::HttpClient &Runtime::http() noexcept { return *impl_->http; }
+
+void Runtime::register_behaviour(const std::string &name, BehaviourFactory factory) {
+  if (name == "host" || name == "echo") throw Error(Status::invalid_argument, "behaviour '" + name + "' is built in");
+  std::lock_guard lock(impl_->behaviours_mutex);
+  impl_->behaviours[name] = std::move(factory);
+}
+
+std::vector<std::string> Runtime::behaviour_names() const {
+  std::vector<std::string> names{"host", "echo"};
+  std::lock_guard lock(impl_->behaviours_mutex);
+  for (const auto &entry : impl_->behaviours) names.push_back(entry.first);
+  return names;
+}
+
+std::shared_ptr<Behaviour> Runtime::make_behaviour(const std::string &name, const nlohmann::json &config,
+                                                   const std::string &what, const std::string &path) {
+  BehaviourFactory factory;
+  {
+    std::lock_guard lock(impl_->behaviours_mutex);
+    auto found = impl_->behaviours.find(name);
+    if (found != impl_->behaviours.end()) factory = found->second;
+  }
+  if (!factory) {
+    std::string known;
+    for (const auto &known_name : behaviour_names()) known += (known.empty() ? "" : ", ") + known_name;
+    throw Error(Status::config, what + ": " + path + ": unknown behaviour '" + name + "' (known: " + known + ")");
+  }
+  return factory(config, what, path);
+}
+
+std::shared_ptr<Behaviour> read_behaviour(ConfigReader &config, Runtime &runtime, std::string &name) {
+  name = config.string("behaviour", "host");
+  if (name == "host" || name == "echo") return nullptr;
+  const auto known = runtime.behaviour_names();
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    std::string list;
+    for (const auto &known_name : known) list += (list.empty() ? "" : ", ") + known_name;
+    config.fail("behaviour", "unknown behaviour '" + name + "' (known: " + list + ")");
+  }
+  const nlohmann::json *behaviour_config = config.raw(name);
+  static const nlohmann::json empty = nlohmann::json::object();
+  std::string what = config.what();
+  return runtime.make_behaviour(name, behaviour_config ? *behaviour_config : empty, what,
+                                config.path() + "." + name);
+}
 
 bool Runtime::post(EventPtr event) {
   const bool taken = impl_->events.push(std::move(event));

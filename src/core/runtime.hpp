@@ -6,7 +6,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "core/behaviour.hpp"
 #include "core/event.hpp"
 #include "core/logger.hpp"
 #include "core/session_manager.hpp"
@@ -53,6 +56,15 @@ class Runtime {
   /// The runtime's HTTP client (one libcurl multi handle), driven by the first IO loop.
   net::HttpClient &http() noexcept;
   SessionManager &sessions() noexcept { return sessions_; }
+
+  /// Makes behaviour `name` available to listeners and host sessions. Thread-safe.
+  void register_behaviour(const std::string &name, BehaviourFactory factory);
+  /// Builds behaviour `name` from `config` (see core/behaviour.hpp). Throws Error(config)
+  /// for an unknown name or a bad config.
+  std::shared_ptr<Behaviour> make_behaviour(const std::string &name, const nlohmann::json &config,
+                                            const std::string &what, const std::string &path);
+  /// "echo", "host" and every registered behaviour, for error messages.
+  std::vector<std::string> behaviour_names() const;
 
   /// Queues an event for the host from any thread. Never blocks: when the queue is full
   /// the event is dropped, counted, and reported later as an overflow event.

@@ -131,6 +131,9 @@ struct Session::Impl {
   std::weak_ptr<MediaPort> port;
   CallInfo info;
   bool started = false;
+  std::chrono::steady_clock::time_point started_at{};
+  std::shared_ptr<SessionObserver> observer;  // strand-owned
+  std::atomic<bool> has_observer{false};
 
   // Outbound audio and the pacer.
   std::deque<Outbound> outbound;
@@ -230,6 +233,7 @@ void resolve_mark(Session::Impl &impl, const std::string &name, MarkOutcome outc
   impl.marks.set(name, outcome);
   bump(outcome == MarkOutcome::played ? impl.counters.marks_played : impl.counters.marks_cleared);
   post_event(impl, EventType::mark, {{"name", name}, {"outcome", mark_outcome_name(outcome)}});
+  if (impl.observer) impl.observer->on_mark(name, outcome);
 }
 
 void release_outbound_audio(Session::Impl &impl, size_t samples) {
@@ -283,10 +287,36 @@ static void pump(const std::shared_ptr<Session> &self, Session::Impl &impl) {
 
 void Session::attach(std::shared_ptr<MediaPort> port) { impl_->port = std::move(port); }
 
+void Session::set_observer(std::shared_ptr<SessionObserver> observer) {
+  impl_->has_observer = observer != nullptr;
+  impl_->observer = std::move(observer);
+}
+
+std::chrono::steady_clock::time_point Session::started_at() const noexcept { return impl_->started_at; }
+
+void Session::emit_event(EventType type, std::string payload_json) {
+  if (auto port = impl_->port.lock()) port->forward_event(type, payload_json);
+  impl_->runtime.post(make_event(type, impl_->id, std::move(payload_json)));
+}
+
+void Session::deliver_tool_result(std::string tool_call_id, std::string result_json) {
+  auto &impl = *impl_;
+  const auto state = impl.state.load();
+  if (state == SessionState::closing || state == SessionState::closed) {
+    throw Error(Status::state, "tool result: session " + impl.id + " is " + session_state_name(state));
+  }
+  if (!impl.has_observer.load()) throw Error(Status::state, "tool result: session " + impl.id + " runs no agent");
+  boost::asio::post(impl.strand, [self = shared_from_this(), &impl, id = std::move(tool_call_id),
+                                  result = std::move(result_json)] {
+    if (impl.observer) impl.observer->on_tool_result(id, result);
+  });
+}
+
 void Session::on_started(CallInfo info) {
   auto &impl = *impl_;
   if (impl.started) return;
   impl.started = true;
+  impl.started_at = Clock::now();
   impl.info = std::move(info);
   impl.state = SessionState::active;
   nlohmann::json parameters = nlohmann::json::object();
@@ -304,6 +334,7 @@ void Session::on_started(CallInfo info) {
       post_event(impl, EventType::session_error, {{"code", "recording"}, {"message", e.what()}});
     }
   }
+  if (impl.observer) impl.observer->on_started(impl.info);
   pump(shared_from_this(), impl);  // audio queued before the call started
 }
 
@@ -315,6 +346,7 @@ void Session::on_caller_audio(std::span<const int16_t> samples) {
   if (impl.options.caller_audio == CallerAudioDelivery::events) {
     post_audio_event(EventType::caller_audio, samples, impl.options.sample_rate);
   }
+  if (impl.observer) impl.observer->on_caller_audio(samples);
   if (impl.options.behaviour != "echo") return;
   if (static_cast<int64_t>(samples.size()) + impl.outbound_samples.load() >
       impl.options.max_outbound.count() * impl.options.sample_rate / 1000) {
@@ -342,6 +374,7 @@ void Session::on_dtmf(std::string_view digit) {
   auto &impl = *impl_;
   bump(impl.counters.dtmf);
   post_event(impl, EventType::dtmf, {{"digit", std::string(digit)}});
+  if (impl.observer) impl.observer->on_dtmf(digit);
 }
 
 void Session::on_mark_played(std::string_view name) {
@@ -380,6 +413,10 @@ void Session::on_transport_closed(std::string_view reason) {
   impl.outbound_samples = 0;
   impl.marks.resolve_all_pending(MarkOutcome::cleared);
   impl.port.reset();
+  if (auto observer = std::move(impl.observer)) {
+    impl.has_observer = false;
+    observer->on_closed(reason);
+  }
   if (impl.recorder) {
     try {
       impl.recorder->close();

@@ -79,10 +79,34 @@ class MediaPort {
   virtual void clear() = 0;
   /// Ends the call; the transport reports back with Session::on_transport_closed().
   virtual void hang_up(std::string_view reason) = 0;
+  /// An agent event about this call (transcript, state, turn...; see Session::emit_event),
+  /// for transports whose far end shows it — a web page. Default: not forwarded.
+  virtual void forward_event(EventType type, std::string_view payload_json) { (void)type, (void)payload_json; }
 };
 
 enum class MarkOutcome { pending, played, cleared, timeout, unknown };
 const char *mark_outcome_name(MarkOutcome outcome) noexcept;
+
+/// An in-process participant in the call — the agent (pipeline/agent.hpp): it sees what the
+/// session sees and drives the session through its public methods. Every call is made on
+/// the session's strand. The session owns its observer until the call is closed; an
+/// observer holds the session only weakly.
+class SessionObserver {
+ public:
+  virtual ~SessionObserver() = default;
+  virtual void on_started(const CallInfo &info) { (void)info; }
+  /// Caller audio at the session rate (usually 20 ms), after the recorder saw it.
+  virtual void on_caller_audio(std::span<const int16_t> samples) { (void)samples; }
+  virtual void on_dtmf(std::string_view digit) { (void)digit; }
+  /// A mark the session sent was played at the far end, or cleared.
+  virtual void on_mark(std::string_view name, MarkOutcome outcome) { (void)name, (void)outcome; }
+  /// The host answered a tool call (parley_session_tool_result).
+  virtual void on_tool_result(const std::string &tool_call_id, const std::string &result_json) {
+    (void)tool_call_id, (void)result_json;
+  }
+  /// The call is over; the session releases its observer right after.
+  virtual void on_closed(std::string_view reason) { (void)reason; }
+};
 
 struct SessionCounters {
   uint64_t caller_frames = 0;
@@ -114,6 +138,8 @@ class Session : public std::enable_shared_from_this<Session> {
   /// The session keeps only a weak reference: the transport must own the port (and the
   /// session) for as long as the call lasts.
   void attach(std::shared_ptr<MediaPort> port);
+  /// Installs the call's in-process observer (see SessionObserver); before on_started.
+  void set_observer(std::shared_ptr<SessionObserver> observer);
   void on_started(CallInfo info);
   /// Caller audio at the session rate, any length (usually 20 ms).
   void on_caller_audio(std::span<const int16_t> samples);
@@ -146,6 +172,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void stop_recording();
   /// Stops the session: hangs up if the call is live, then releases everything. Idempotent.
   void close();
+  /// Hands a tool result to the session's observer (the agent). Throws Error(state) when
+  /// the session has no observer or is closed.
+  void deliver_tool_result(std::string tool_call_id, std::string result_json);
+  /// Queues an event about this session for the host (payload: a JSON object as text) and
+  /// offers it to the transport (MediaPort::forward_event). Call on the strand.
+  void emit_event(EventType type, std::string payload_json);
+  /// When the call started (steady clock); the epoch until then.
+  std::chrono::steady_clock::time_point started_at() const noexcept;
 
   /// Copies of the counters (strand-owned; exact once closed).
   SessionCounters counters() const;

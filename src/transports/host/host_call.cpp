@@ -9,6 +9,7 @@
 #include "audio/g711.hpp"
 #include "audio/resampler.hpp"
 #include "common/error.hpp"
+#include "core/behaviour.hpp"
 #include "core/config_reader.hpp"
 #include "core/runtime.hpp"
 #include "core/session.hpp"
@@ -80,7 +81,7 @@ class HostCall final : public core::MediaPort, public std::enable_shared_from_th
 HostSession create_session(core::Runtime &runtime, const nlohmann::json &config) {
   core::ConfigReader root(config, "host session config");
   core::SessionOptions options;
-  options.behaviour = root.choice("behaviour", "host", {"host", "echo"});
+  auto behaviour = core::read_behaviour(root, runtime, options.behaviour);
   options.sample_rate = checked_rate(root, "sample_rate", 16000);
   const int output_rate = checked_rate(root, "output_rate", options.sample_rate);
   options.playout_lead = std::chrono::milliseconds(root.integer("playout_lead_ms", 200, 20, 10000));
@@ -106,7 +107,21 @@ HostSession create_session(core::Runtime &runtime, const nlohmann::json &config)
   }
   auto call = std::make_shared<HostCall>(runtime, session, output_rate);
   session->attach(call);
-  boost::asio::post(session->strand(), [session, info = std::move(info)]() mutable { session->on_started(std::move(info)); });
+  // Attached on the strand, where the behaviour's observer will live; a failure there ends
+  // the call with an error event rather than a half-started agent.
+  boost::asio::post(session->strand(), [session, behaviour, info = std::move(info)]() mutable {
+    if (behaviour) {
+      try {
+        behaviour->attach(session);
+      } catch (const std::exception &e) {
+        session->emit_event(core::EventType::session_error,
+                            nlohmann::json{{"code", "behaviour"}, {"message", e.what()}, {"fatal", true}}.dump());
+        session->on_transport_closed("behaviour failed to start");
+        return;
+      }
+    }
+    session->on_started(std::move(info));
+  });
   return {session, call};
 }
 

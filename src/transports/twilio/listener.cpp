@@ -10,6 +10,7 @@
 #include "audio/g711.hpp"
 #include "audio/resampler.hpp"
 #include "common/error.hpp"
+#include "core/behaviour.hpp"
 #include "core/config_reader.hpp"
 #include "core/runtime.hpp"
 #include "core/session.hpp"
@@ -37,6 +38,7 @@ struct ListenerConfig {
   std::string public_url;
   size_t max_calls = 0;
   core::SessionOptions session;
+  std::shared_ptr<core::Behaviour> behaviour;  // null for "host" and "echo"
   std::string record_dir;
 };
 
@@ -64,7 +66,7 @@ ListenerConfig parse_config(const nlohmann::json &json, core::Runtime &runtime) 
   runtime.logger().secrets().add(config.auth_token);
   config.public_url = root.string("public_url", "");
   config.max_calls = static_cast<size_t>(root.integer("max_calls", 0, 0, 1000000));
-  config.session.behaviour = root.choice("behaviour", "host", {"host", "echo"});
+  config.behaviour = core::read_behaviour(root, runtime, config.session.behaviour);
   config.session.sample_rate = static_cast<int>(root.integer("sample_rate", 16000, 8000, 48000));
   if (!audio::Resampler::is_supported_rate(config.session.sample_rate)) {
     root.fail("sample_rate", "unsupported rate " + std::to_string(config.session.sample_rate) +
@@ -321,6 +323,15 @@ void accept_call(ListenerState &state, std::shared_ptr<net::WebSocketConnection>
   }
   auto call = std::make_shared<TwilioCall>(runtime, ws, session, state.config.record_dir);
   session->attach(call);
+  if (state.config.behaviour) {
+    try {
+      state.config.behaviour->attach(session);
+    } catch (const std::exception &e) {
+      runtime.logger().log(LogLevel::error, "", "twilio listener " + state.id + ": " + state.config.session.behaviour + ": " + e.what());
+      session->on_transport_closed("behaviour failed to start");
+      return ws->close(kCloseTryLater, "agent failed to start");
+    }
+  }
   ws->start(call);
 }
 

@@ -8,7 +8,8 @@
 //     "auth_token": "...", or "auth_token_env": "TWILIO_AUTH_TOKEN",
 //     "public_url": "wss://agent.example.com/twilio",   (what Twilio signs; default: from Host)
 //     "max_calls": 1000,                (0 = only the runtime's max_sessions applies)
-//     "behaviour": "echo" | "host",
+//     "behaviour": "echo" | "host" | "agent",  (or another behaviour registered with the runtime)
+//     "agent": {...},                   (the agent's config, docs/agent.md)
 //     "sample_rate": 16000,             (the session rate)
 //     "playout_lead_ms": 200,
 //     "max_message_bytes": 131072,
