@@ -29,6 +29,12 @@ const (
 	// EventProviderRequest is a request for a host provider registered without a Go
 	// implementation (RegisterProvider with nil); payload: ProviderRequestPayload.
 	EventProviderRequest EventType = 20
+	// Agent events: listeners and host sessions with "behaviour": "agent" (docs/agent.md).
+	EventAgentState   EventType = 21 // payload: AgentState
+	EventTranscript   EventType = 22 // payload: Transcript
+	EventTurn         EventType = 23 // payload: Turn
+	EventToolCall     EventType = 24 // payload: ToolCall; answer with Session.ToolResult
+	EventInterruption EventType = 25 // payload: Interruption
 )
 
 var eventTypeNames = map[EventType]string{
@@ -37,6 +43,8 @@ var eventTypeNames = map[EventType]string{
 	EventSessionError: "session_error", EventSessionRejected: "session_rejected", EventDTMF: "dtmf",
 	EventMark: "mark", EventAudio: "audio", EventCallerAudio: "caller_audio", EventAudioMark: "audio_mark",
 	EventAudioClear: "audio_clear", EventProviderRequest: "provider_request",
+	EventAgentState: "agent_state", EventTranscript: "transcript", EventTurn: "turn",
+	EventToolCall: "tool_call", EventInterruption: "interruption",
 }
 
 // String returns the engine's name for the type ("session_started").
@@ -142,4 +150,52 @@ type Mark struct {
 // Overflow is the payload of EventOverflow.
 type Overflow struct {
 	Dropped int64 `json:"dropped"`
+}
+
+// AgentState is the payload of EventAgentState: State is "idle", "listening", "thinking" or
+// "speaking"; Turn is the turn it belongs to (-1 before the first).
+type AgentState struct {
+	State string `json:"state"`
+	Turn  int    `json:"turn"`
+}
+
+// Transcript is the payload of EventTranscript: a line of the conversation. Role is "user"
+// or "agent". User partials have Final false; an agent line arrives once per chunk as it is
+// sent to the voice, and its final (heard) form when the turn ends.
+type Transcript struct {
+	Role  string `json:"role"`
+	Text  string `json:"text"`
+	Final bool   `json:"final"`
+	Turn  int    `json:"turn"`
+}
+
+// ToolCall is the payload of EventToolCall: the model called a host tool. Answer it with
+// Session.ToolResult(ID, resultJSON) before the tool's timeout_ms.
+type ToolCall struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// Turn is the payload of EventTurn: a turn ended. LatencyMS holds the stages' latencies in
+// milliseconds (null when a stage did not happen in this turn); ToolCalls the tools the
+// model called during it (docs/agent.md).
+type Turn struct {
+	Turn        int                 `json:"turn"`
+	UserText    string              `json:"user_text"`
+	AgentText   string              `json:"agent_text"`
+	HeardText   string              `json:"heard_text"`
+	Interrupted bool                `json:"interrupted"`
+	LatencyMS   map[string]*float64 `json:"latency_ms"`
+	TokensIn    int64               `json:"tokens_in"`
+	TokensOut   int64               `json:"tokens_out"`
+	ToolCalls   []ToolCall          `json:"tool_calls"`
+}
+
+// Interruption is the payload of EventInterruption: the caller interrupted the agent.
+// Resumed true means it was a false interruption (no words followed) and the agent went on.
+type Interruption struct {
+	Turn      int    `json:"turn"`
+	HeardText string `json:"heard_text"`
+	Resumed   bool   `json:"resumed"`
 }

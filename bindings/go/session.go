@@ -338,6 +338,16 @@ func (s *Session) PushMarkPlayed(name string) error {
 	})
 }
 
+// ToolResult answers an EventToolCall of an agent session: resultJSON is what the tool
+// returned, any JSON value (the model sees it as the tool message's content). An answer
+// after the tool's timeout, or for an unknown id, is ignored by the engine. Invalid JSON is
+// StatusFormat; a session that runs no agent (or is closed) is StatusState.
+func (s *Session) ToolResult(toolCallID, resultJSON string) error {
+	return s.call("Session.ToolResult", func(p uintptr) *capi.Error {
+		return capi.Parley_session_tool_result(p, toolCallID, resultJSON)
+	})
+}
+
 // Close releases the handle; for a host-transport session created by CreateHostSession
 // this also ends the call. Closing again returns nil.
 func (s *Session) Close() error {

@@ -28,7 +28,7 @@ export declare class ParleyError extends Error {
 export declare const EventType: Readonly<{
   NONE: 0; RUNTIME_ERROR: 1; USER: 2; OVERFLOW: 3; SESSION_STARTED: 10; SESSION_STOPPED: 11; SESSION_ERROR: 12;
   SESSION_REJECTED: 13; DTMF: 14; MARK: 15; AUDIO: 16; CALLER_AUDIO: 17; AUDIO_MARK: 18; AUDIO_CLEAR: 19;
-  PROVIDER_REQUEST: 20;
+  PROVIDER_REQUEST: 20; AGENT_STATE: 21; TRANSCRIPT: 22; TURN: 23; TOOL_CALL: 24; INTERRUPTION: 25;
 }>;
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off';
@@ -101,7 +101,36 @@ export interface SessionEvents {
   audioClear: [];
   error: [error: SessionError];
   event: [event: ParleyEvent];
+  /** Agent sessions: the agent's state changed. */
+  agentState: [state: AgentStateName, payload: AgentStatePayload];
+  /** Agent sessions: a line of the conversation. */
+  transcript: [line: TranscriptLine];
+  /** Agent sessions: a turn ended. */
+  turn: [turn: TurnSummary];
+  /** Agent sessions: the model called a host tool; answer with session.toolResult(call.id, result). */
+  toolCall: [call: ToolCall];
+  /** Agent sessions: the caller interrupted the agent. */
+  interruption: [interruption: Interruption];
 }
+
+export type AgentStateName = 'idle' | 'listening' | 'thinking' | 'speaking';
+export interface AgentStatePayload { state: AgentStateName; turn: number }
+/** User partials have final false; an agent line arrives once per chunk, and its final (heard) form when the turn ends. */
+export interface TranscriptLine { role: 'user' | 'agent'; text: string; final: boolean; turn: number }
+export interface ToolCall { id: string; name: string; arguments: any }
+export interface TurnSummary {
+  turn: number;
+  user_text: string;
+  agent_text: string;
+  heard_text: string;
+  interrupted: boolean;
+  /** Milliseconds per stage; null when the stage did not happen in this turn. */
+  latency_ms: Record<string, number | null>;
+  tokens_in: number;
+  tokens_out: number;
+  tool_calls: ToolCall[];
+}
+export interface Interruption { turn: number; heard_text: string; resumed: boolean }
 
 /** One call. */
 export declare class Session extends EventEmitter {
@@ -144,6 +173,13 @@ export declare class Session extends EventEmitter {
    * mark; returns the mark's name at once (await it with waitMark()).
    */
   speak(text: string, options?: SpeakOptions | string | null): string;
+
+  // agent sessions
+  /**
+   * Answers a 'toolCall': result is a JSON string (passed as is) or any other value
+   * (JSON.stringify'd). Throws PARLEY_EFORMAT (not JSON) or PARLEY_ESTATE (no agent, closed).
+   */
+  toolResult(toolCallId: string, result: unknown): void;
 
   on<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): this;
   once<K extends keyof SessionEvents>(event: K, listener: (...args: SessionEvents[K]) => void): this;

@@ -335,6 +335,9 @@ PARLEY_CHECKED(parley_session_push_dtmf)
 int parley_session_push_dtmf(parley_session *session, const char *digit);
 PARLEY_CHECKED(parley_session_push_mark_played)
 int parley_session_push_mark_played(parley_session *session, const char *name);
+/* Agent sessions: answers a PARLEY_EVENT_TOOL_CALL by its id. */
+PARLEY_CHECKED(parley_session_tool_result)
+int parley_session_tool_result(parley_session *session, const char *tool_call_id, const char *result_json);
 /* Speaks text with a TTS (built-in or host-implemented); returns the mark's name. */
 %newobject parley_swig_session_speak;
 PARLEY_CHECKED_HELPER(parley_swig_session_speak)

@@ -100,9 +100,19 @@ struct Turn {
   json tool_log = json::array();
 };
 
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Spoken pieces joined as one text: a chunk carries the space that followed it, except the
+// last of an LLM round or a said line, so one is added where two would touch.
+void append_spoken(std::string &to, std::string_view piece) {
+  if (piece.empty()) return;
+  if (!to.empty() && !is_space(to.back()) && !is_space(piece.front())) to += ' ';
+  to += piece;
+}
+
 std::string join(const std::vector<std::string> &parts) {
   std::string out;
-  for (const auto &part : parts) out += part;
+  for (const auto &part : parts) append_spoken(out, part);
   return out;
 }
 
@@ -438,7 +448,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
 
   static std::string unheard_text(const Turn &turn, const std::vector<std::string> &parts) {
     std::string rest;
-    for (size_t i = 0; i < turn.chunks.size(); ++i) rest += turn.chunks[i].played.text.substr(parts[i].size());
+    for (size_t i = 0; i < turn.chunks.size(); ++i) append_spoken(rest, turn.chunks[i].played.text.substr(parts[i].size()));
     return trimmed(rest);
   }
 
@@ -448,7 +458,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     std::map<int, bool> whole_by_round;
     for (size_t i = 0; i < turn.chunks.size(); ++i) {
       const int round = turn.chunks[i].round;
-      heard_by_round[round] += parts[i];
+      append_spoken(heard_by_round[round], parts[i]);
       whole_by_round.try_emplace(round, true);
       if (parts[i].size() != turn.chunks[i].played.text.size()) whole_by_round[round] = false;
     }
@@ -502,7 +512,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     auto turn = std::move(turn_);
     std::string agent_text;
     for (auto &chunk : turn->chunks) {
-      agent_text += chunk.played.text;
+      append_spoken(agent_text, chunk.played.text);
       retire(chunk.tts);
     }
     if (!turn->interrupted) turn->heard_text = agent_text;

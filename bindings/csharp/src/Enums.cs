@@ -19,6 +19,16 @@ namespace Parley
         AudioClear = ParleyNative.PARLEY_EVENT_AUDIO_CLEAR,
         /// <summary>A request for a provider registered without an implementation (Runtime.RegisterProvider with null).</summary>
         ProviderRequest = ParleyNative.PARLEY_EVENT_PROVIDER_REQUEST,
+        /// <summary>Agent sessions: the agent changed state; payload {"state": "idle"|"listening"|"thinking"|"speaking", "turn"}.</summary>
+        AgentState = ParleyNative.PARLEY_EVENT_AGENT_STATE,
+        /// <summary>Agent sessions: a line of the conversation; payload {"role": "user"|"agent", "text", "final", "turn"}.</summary>
+        Transcript = ParleyNative.PARLEY_EVENT_TRANSCRIPT,
+        /// <summary>Agent sessions: a turn ended; payload {"turn", "user_text", "agent_text", "heard_text", "interrupted", "latency_ms", "tokens_in", "tokens_out", "tool_calls"}.</summary>
+        Turn = ParleyNative.PARLEY_EVENT_TURN,
+        /// <summary>Agent sessions: the model called a host tool; payload {"id", "name", "arguments"}. Answer with Session.ToolResult.</summary>
+        ToolCall = ParleyNative.PARLEY_EVENT_TOOL_CALL,
+        /// <summary>Agent sessions: the caller interrupted the agent; payload {"turn", "heard_text", "resumed"}.</summary>
+        Interruption = ParleyNative.PARLEY_EVENT_INTERRUPTION,
     }
 
     /// <summary>Outcome of a playback mark.</summary>

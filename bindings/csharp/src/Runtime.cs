@@ -66,7 +66,8 @@ namespace Parley
         // ---- Events ----
 
         private EventHandler<ParleyEvent> anyEvent, sessionStarted, sessionStopped, sessionError, sessionRejected,
-            dtmf, mark, audio, callerAudio, audioMark, audioClear, providerRequested;
+            dtmf, mark, audio, callerAudio, audioMark, audioClear, providerRequested,
+            agentState, transcript, turn, toolCall, interruption;
 
         /// <summary>Every event (raised before the typed event).</summary>
         public event EventHandler<ParleyEvent> EventReceived { add { Subscribe(ref anyEvent, value); } remove { anyEvent -= value; } }
@@ -89,6 +90,17 @@ namespace Parley
         /// null); answer it with ProviderRequest(id). Requests of C# implementations never appear here.
         /// </summary>
         public event EventHandler<ParleyEvent> ProviderRequested { add { Subscribe(ref providerRequested, value); } remove { providerRequested -= value; } }
+
+        /// <summary>Agent sessions: the agent's state changed (idle, listening, thinking, speaking).</summary>
+        public event EventHandler<ParleyEvent> AgentState { add { Subscribe(ref agentState, value); } remove { agentState -= value; } }
+        /// <summary>Agent sessions: a line of the conversation, the caller's or the agent's.</summary>
+        public event EventHandler<ParleyEvent> Transcript { add { Subscribe(ref transcript, value); } remove { transcript -= value; } }
+        /// <summary>Agent sessions: a turn ended.</summary>
+        public event EventHandler<ParleyEvent> Turn { add { Subscribe(ref turn, value); } remove { turn -= value; } }
+        /// <summary>Agent sessions: the model called a host tool; answer with Session.ToolResult before its timeout.</summary>
+        public event EventHandler<ParleyEvent> ToolCall { add { Subscribe(ref toolCall, value); } remove { toolCall -= value; } }
+        /// <summary>Agent sessions: the caller interrupted the agent.</summary>
+        public event EventHandler<ParleyEvent> Interruption { add { Subscribe(ref interruption, value); } remove { interruption -= value; } }
 
         /// <summary>A handler threw; delivery goes on. Without subscribers the exception is written to stderr.</summary>
         public event EventHandler<UnhandledExceptionEventArgs> HandlerException;
@@ -492,6 +504,11 @@ namespace Parley
                 case EventType.AudioMark: Raise(audioMark, ev); break;
                 case EventType.AudioClear: Raise(audioClear, ev); break;
                 case EventType.ProviderRequest: Raise(providerRequested, ev); break;
+                case EventType.AgentState: Raise(agentState, ev); break;
+                case EventType.Transcript: Raise(transcript, ev); break;
+                case EventType.Turn: Raise(turn, ev); break;
+                case EventType.ToolCall: Raise(toolCall, ev); break;
+                case EventType.Interruption: Raise(interruption, ev); break;
             }
         }
 

@@ -236,6 +236,18 @@ namespace Parley
             ParleyNative.parley_session_push_mark_played(handle, name);
         }
 
+        /// <summary>
+        /// Answers a ToolCall event of an agent session: <paramref name="resultJson"/> is what the
+        /// tool returned, any JSON value (the model sees it as the tool message's content). An
+        /// answer after the tool's timeout, or for an unknown id, is ignored by the engine.
+        /// </summary>
+        /// <exception cref="ParleyException">Status.Format (not JSON), Status.State (the session
+        /// runs no agent, or is closed).</exception>
+        public void ToolResult(string toolCallId, string resultJson)
+        {
+            ParleyNative.parley_session_tool_result(handle, toolCallId, resultJson);
+        }
+
         private static uint Count(short[] samples)
         {
             return samples == null ? 0u : (uint)samples.Length;

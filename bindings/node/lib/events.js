@@ -18,6 +18,12 @@ const EventType = Object.freeze({
   AUDIO_MARK: 18,
   AUDIO_CLEAR: 19,
   PROVIDER_REQUEST: 20,
+  // Agent sessions (listeners and host sessions with "behaviour": "agent").
+  AGENT_STATE: 21,
+  TRANSCRIPT: 22,
+  TURN: 23,
+  TOOL_CALL: 24,
+  INTERRUPTION: 25,
 });
 
 const typeNames = new Map();

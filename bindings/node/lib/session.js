@@ -229,6 +229,20 @@ class Session extends EventEmitter {
     this._n().pushMarkPlayed(name);
   }
 
+  // ---- agent sessions ----
+
+  /**
+   * Answers a 'toolCall' of an agent session: `result` is what the tool returned, a JSON
+   * string (passed as is) or any other value (JSON.stringify'd). The model sees it as the
+   * tool message's content; an answer after the tool's timeout, or for an unknown id, is
+   * ignored by the engine. Throws a ParleyError: PARLEY_EFORMAT (not JSON), PARLEY_ESTATE
+   * (the session runs no agent, or is closed).
+   */
+  toolResult(toolCallId, result) {
+    const json = typeof result === 'string' || result === undefined || result === null ? result : JSON.stringify(result);
+    this._n().toolResult(toolCallId, json);
+  }
+
   /** @internal */
   _dispatch(event) {
     if (this.listenerCount('event') > 0) this.emit('event', event);
@@ -284,6 +298,21 @@ class Session extends EventEmitter {
         break;
       case EventType.AUDIO_CLEAR:
         this.emit('audioClear');
+        break;
+      case EventType.AGENT_STATE:
+        this.emit('agentState', event.payload.state, event.payload);
+        break;
+      case EventType.TRANSCRIPT:
+        this.emit('transcript', event.payload);
+        break;
+      case EventType.TURN:
+        this.emit('turn', event.payload);
+        break;
+      case EventType.TOOL_CALL:
+        this.emit('toolCall', event.payload);
+        break;
+      case EventType.INTERRUPTION:
+        this.emit('interruption', event.payload);
         break;
       default:
         break;

@@ -715,7 +715,8 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
          InstanceMethod<&SessionWrap::stop_recording>("stopRecording"), InstanceMethod<&SessionWrap::close>("close"),
          InstanceMethod<&SessionWrap::destroy>("destroy"), InstanceMethod<&SessionWrap::push_audio>("pushAudio"),
          InstanceMethod<&SessionWrap::push_g711>("pushG711"), InstanceMethod<&SessionWrap::push_dtmf>("pushDtmf"),
-         InstanceMethod<&SessionWrap::push_mark_played>("pushMarkPlayed"), InstanceMethod<&SessionWrap::speak>("speak")});
+         InstanceMethod<&SessionWrap::push_mark_played>("pushMarkPlayed"), InstanceMethod<&SessionWrap::speak>("speak"),
+         InstanceMethod<&SessionWrap::tool_result>("toolResult")});
   }
 
   explicit SessionWrap(const Napi::CallbackInfo &info) : Napi::ObjectWrap<SessionWrap>(info) {
@@ -857,6 +858,16 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
     auto *session = open(env);
     auto name = opt_string(info, 0, "name");
     check(env, parley_session_push_mark_played(session, name.c_str()));
+    return env.Undefined();
+  }
+
+  // toolResult(toolCallId, resultJson): answers a tool_call event of an agent session.
+  Napi::Value tool_result(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto *session = open(env);
+    auto id = opt_string(info, 0, "toolCallId");
+    auto result = opt_string(info, 1, "resultJson");
+    check(env, parley_session_tool_result(session, id.c_str(), result.c_str()));
     return env.Undefined();
   }
 

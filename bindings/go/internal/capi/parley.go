@@ -124,141 +124,150 @@ typedef _gostring_ swig_type_65;
 typedef long long swig_type_66;
 typedef _gostring_ swig_type_67;
 typedef long long swig_type_68;
-typedef long long swig_type_69;
-typedef _goslice_ swig_type_70;
+typedef _gostring_ swig_type_69;
+typedef _gostring_ swig_type_70;
 typedef long long swig_type_71;
 typedef long long swig_type_72;
-typedef _gostring_ swig_type_73;
+typedef _goslice_ swig_type_73;
 typedef long long swig_type_74;
 typedef long long swig_type_75;
 typedef _gostring_ swig_type_76;
-typedef _gostring_ swig_type_77;
-typedef _gostring_ swig_type_78;
-typedef long long swig_type_79;
-typedef long long swig_type_80;
+typedef long long swig_type_77;
+typedef long long swig_type_78;
+typedef _gostring_ swig_type_79;
+typedef _gostring_ swig_type_80;
 typedef _gostring_ swig_type_81;
 typedef long long swig_type_82;
 typedef long long swig_type_83;
 typedef _gostring_ swig_type_84;
 typedef long long swig_type_85;
 typedef long long swig_type_86;
-typedef long long swig_type_87;
-typedef _gostring_ swig_type_88;
-typedef _gostring_ swig_type_89;
+typedef _gostring_ swig_type_87;
+typedef long long swig_type_88;
+typedef long long swig_type_89;
 typedef long long swig_type_90;
-typedef long long swig_type_91;
+typedef _gostring_ swig_type_91;
 typedef _gostring_ swig_type_92;
-extern void _wrap_Swig_free_capi_a7f7f889d9130111(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_a7f7f889d9130111(swig_intgo arg1);
-extern void _wrap_parley_version_numbers_capi_a7f7f889d9130111(swig_voidp arg1, swig_voidp arg2, swig_voidp arg3);
-extern swig_type_1 _wrap_parley_runtime_create_capi_a7f7f889d9130111(swig_voidp arg1, swig_type_2 arg2);
-extern swig_type_3 _wrap_parley_runtime_poll_event_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_4 _wrap_parley_listener_start_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_5 arg3);
-extern swig_type_6 _wrap_parley_listener_stop_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_7 _wrap_parley_session_open_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_8 arg3);
-extern swig_type_9 _wrap_parley_session_create_host_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_10 arg3);
-extern swig_type_11 _wrap_parley_session_wait_mark_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_12 arg3, swig_intgo arg4);
-extern swig_type_13 _wrap_parley_selftest_capi_a7f7f889d9130111(swig_voidp arg1);
-extern swig_type_14 _wrap_parley_budget_create_capi_a7f7f889d9130111(swig_voidp arg1, swig_type_15 arg2);
-extern swig_type_16 _wrap_parley_budget_prepare_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_17 arg3);
-extern swig_type_18 _wrap_parley_budget_stats_json_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_19 _wrap_parley_budget_report_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_20 _wrap_parley_budget_count_tokens_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_21 arg3);
-extern swig_type_22 _wrap_parley_session_speak_capi_a7f7f889d9130111(swig_voidp arg1, uintptr_t arg2, swig_type_23 arg3, swig_type_24 arg4);
-extern swig_type_25 _wrap_parley_go_provider_register_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_26 arg2, swig_type_27 arg3, swig_type_28 arg4);
-extern swig_type_29 _wrap_parley_go_poll_batch_capi_a7f7f889d9130111(swig_voidp arg1, swig_voidp arg2, swig_type_30 arg3, swig_voidp arg4, swig_type_31 arg5, uintptr_t arg6, swig_intgo arg7);
-extern void _wrap_parley_go_release_events_capi_a7f7f889d9130111(swig_voidp arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_parley_go_event_view_size_capi_a7f7f889d9130111(void);
-extern swig_type_34 _wrap_parley_go_budget_set_callbacks_capi_a7f7f889d9130111(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_35 _wrap_parley_go_budget_set_embedder_capi_a7f7f889d9130111(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_36 _wrap_parley_go_budget_set_summarizer_capi_a7f7f889d9130111(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_PARLEY_VERSION_NUMBER_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_OK_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EINVAL_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_ECONFIG_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_ENOMEM_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_ESTATE_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_ETIMEOUT_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_ENOTFOUND_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EUNSUPPORTED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EIO_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EFORMAT_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EPROTOCOL_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EPROVIDER_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_ECANCELLED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EFULL_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EINTERNAL_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_LOG_TRACE_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_LOG_DEBUG_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_LOG_INFO_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_LOG_WARN_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_LOG_ERROR_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_LOG_OFF_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_NONE_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_USER_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_DTMF_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_MARK_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CONNECTING_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_SESSION_ACTIVE_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CLOSING_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CLOSED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_MARK_PENDING_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_MARK_PLAYED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_MARK_CLEARED_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_MARK_TIMEOUT_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_MARK_UNKNOWN_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_G711_ULAW_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_G711_ALAW_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_a7f7f889d9130111(void);
-extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_a7f7f889d9130111(void);
-extern swig_type_37 _wrap_parley_version_capi_a7f7f889d9130111(void);
-extern swig_type_38 _wrap_parley_status_name_capi_a7f7f889d9130111(swig_intgo arg1);
-extern void _wrap_parley_runtime_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_39 _wrap_parley_runtime_log_capi_a7f7f889d9130111(uintptr_t arg1, swig_intgo arg2, swig_type_40 arg3);
-extern swig_type_41 _wrap_parley_runtime_post_event_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_42 arg2);
-extern swig_intgo _wrap_parley_event_type_of_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_43 _wrap_parley_event_type_name_capi_a7f7f889d9130111(swig_intgo arg1);
-extern swig_type_44 _wrap_parley_event_session_id_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_45 _wrap_parley_event_payload_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_46 _wrap_parley_event_timestamp_us_capi_a7f7f889d9130111(uintptr_t arg1);
-extern void _wrap_parley_event_release_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_intgo _wrap_parley_listener_port_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_47 _wrap_parley_listener_id_capi_a7f7f889d9130111(uintptr_t arg1);
-extern void _wrap_parley_listener_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_48 _wrap_parley_session_id_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_intgo _wrap_parley_session_get_state_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_49 _wrap_parley_session_play_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_50 arg2, swig_intgo arg3);
-extern swig_type_51 _wrap_parley_session_send_mark_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_parley_session_clear_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_54 _wrap_parley_session_hang_up_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_55 arg2);
-extern swig_type_56 _wrap_parley_session_start_recording_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_57 arg2);
-extern swig_type_58 _wrap_parley_session_stop_recording_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_59 _wrap_parley_session_close_capi_a7f7f889d9130111(uintptr_t arg1);
-extern void _wrap_parley_session_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_60 _wrap_parley_session_push_audio_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_61 arg2, swig_intgo arg3);
-extern swig_type_62 _wrap_parley_session_push_g711_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_63 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_type_64 _wrap_parley_session_push_dtmf_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_65 arg2);
-extern swig_type_66 _wrap_parley_session_push_mark_played_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_67 arg2);
-extern swig_type_68 _wrap_parley_provider_push_audio_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3);
-extern swig_type_71 _wrap_parley_provider_push_text_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
-extern swig_type_74 _wrap_parley_provider_push_tool_call_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_75 arg2, swig_intgo arg3, swig_type_76 arg4, swig_type_77 arg5, swig_type_78 arg6);
-extern swig_type_79 _wrap_parley_provider_push_transcript_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3, swig_intgo arg4, swig_intgo arg5);
-extern swig_type_82 _wrap_parley_provider_complete_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_83 arg2, swig_intgo arg3, swig_type_84 arg4);
-extern void _wrap_parley_budget_destroy_capi_a7f7f889d9130111(uintptr_t arg1);
-extern swig_type_85 _wrap_parley_budget_record_ttft_capi_a7f7f889d9130111(uintptr_t arg1, double arg2, swig_type_86 arg3);
-extern swig_type_87 _wrap_parley_budget_select_model_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3);
-extern swig_type_90 _wrap_parley_budget_provide_summary_capi_a7f7f889d9130111(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
+typedef long long swig_type_93;
+typedef long long swig_type_94;
+typedef _gostring_ swig_type_95;
+extern void _wrap_Swig_free_capi_79faa2a9b6944819(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_79faa2a9b6944819(swig_intgo arg1);
+extern void _wrap_parley_version_numbers_capi_79faa2a9b6944819(swig_voidp arg1, swig_voidp arg2, swig_voidp arg3);
+extern swig_type_1 _wrap_parley_runtime_create_capi_79faa2a9b6944819(swig_voidp arg1, swig_type_2 arg2);
+extern swig_type_3 _wrap_parley_runtime_poll_event_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_4 _wrap_parley_listener_start_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_5 arg3);
+extern swig_type_6 _wrap_parley_listener_stop_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_7 _wrap_parley_session_open_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_8 arg3);
+extern swig_type_9 _wrap_parley_session_create_host_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_10 arg3);
+extern swig_type_11 _wrap_parley_session_wait_mark_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_12 arg3, swig_intgo arg4);
+extern swig_type_13 _wrap_parley_selftest_capi_79faa2a9b6944819(swig_voidp arg1);
+extern swig_type_14 _wrap_parley_budget_create_capi_79faa2a9b6944819(swig_voidp arg1, swig_type_15 arg2);
+extern swig_type_16 _wrap_parley_budget_prepare_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_17 arg3);
+extern swig_type_18 _wrap_parley_budget_stats_json_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_19 _wrap_parley_budget_report_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_20 _wrap_parley_budget_count_tokens_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_21 arg3);
+extern swig_type_22 _wrap_parley_session_speak_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_23 arg3, swig_type_24 arg4);
+extern swig_type_25 _wrap_parley_go_provider_register_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_26 arg2, swig_type_27 arg3, swig_type_28 arg4);
+extern swig_type_29 _wrap_parley_go_poll_batch_capi_79faa2a9b6944819(swig_voidp arg1, swig_voidp arg2, swig_type_30 arg3, swig_voidp arg4, swig_type_31 arg5, uintptr_t arg6, swig_intgo arg7);
+extern void _wrap_parley_go_release_events_capi_79faa2a9b6944819(swig_voidp arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_parley_go_event_view_size_capi_79faa2a9b6944819(void);
+extern swig_type_34 _wrap_parley_go_budget_set_callbacks_capi_79faa2a9b6944819(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_35 _wrap_parley_go_budget_set_embedder_capi_79faa2a9b6944819(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_36 _wrap_parley_go_budget_set_summarizer_capi_79faa2a9b6944819(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_PARLEY_VERSION_NUMBER_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_OK_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EINVAL_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_ECONFIG_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_ENOMEM_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_ESTATE_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_ETIMEOUT_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_ENOTFOUND_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EUNSUPPORTED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EIO_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EFORMAT_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EPROTOCOL_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EPROVIDER_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_ECANCELLED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EFULL_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EINTERNAL_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_LOG_TRACE_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_LOG_DEBUG_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_LOG_INFO_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_LOG_WARN_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_LOG_ERROR_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_LOG_OFF_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_NONE_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_USER_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_DTMF_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_MARK_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AGENT_STATE_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_TRANSCRIPT_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_TURN_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_TOOL_CALL_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_EVENT_INTERRUPTION_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CONNECTING_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_SESSION_ACTIVE_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CLOSING_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CLOSED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_MARK_PENDING_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_MARK_PLAYED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_MARK_CLEARED_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_MARK_TIMEOUT_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_MARK_UNKNOWN_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_G711_ULAW_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_G711_ALAW_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_79faa2a9b6944819(void);
+extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_79faa2a9b6944819(void);
+extern swig_type_37 _wrap_parley_version_capi_79faa2a9b6944819(void);
+extern swig_type_38 _wrap_parley_status_name_capi_79faa2a9b6944819(swig_intgo arg1);
+extern void _wrap_parley_runtime_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_39 _wrap_parley_runtime_log_capi_79faa2a9b6944819(uintptr_t arg1, swig_intgo arg2, swig_type_40 arg3);
+extern swig_type_41 _wrap_parley_runtime_post_event_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_42 arg2);
+extern swig_intgo _wrap_parley_event_type_of_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_43 _wrap_parley_event_type_name_capi_79faa2a9b6944819(swig_intgo arg1);
+extern swig_type_44 _wrap_parley_event_session_id_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_45 _wrap_parley_event_payload_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_46 _wrap_parley_event_timestamp_us_capi_79faa2a9b6944819(uintptr_t arg1);
+extern void _wrap_parley_event_release_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_intgo _wrap_parley_listener_port_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_47 _wrap_parley_listener_id_capi_79faa2a9b6944819(uintptr_t arg1);
+extern void _wrap_parley_listener_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_48 _wrap_parley_session_id_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_intgo _wrap_parley_session_get_state_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_49 _wrap_parley_session_play_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_50 arg2, swig_intgo arg3);
+extern swig_type_51 _wrap_parley_session_send_mark_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_52 arg2);
+extern swig_type_53 _wrap_parley_session_clear_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_54 _wrap_parley_session_hang_up_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_parley_session_start_recording_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_57 arg2);
+extern swig_type_58 _wrap_parley_session_stop_recording_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_59 _wrap_parley_session_close_capi_79faa2a9b6944819(uintptr_t arg1);
+extern void _wrap_parley_session_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_60 _wrap_parley_session_push_audio_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_61 arg2, swig_intgo arg3);
+extern swig_type_62 _wrap_parley_session_push_g711_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_63 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_64 _wrap_parley_session_push_dtmf_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_parley_session_push_mark_played_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_67 arg2);
+extern swig_type_68 _wrap_parley_session_tool_result_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3);
+extern swig_type_71 _wrap_parley_provider_push_audio_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
+extern swig_type_74 _wrap_parley_provider_push_text_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_75 arg2, swig_type_76 arg3);
+extern swig_type_77 _wrap_parley_provider_push_tool_call_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_78 arg2, swig_intgo arg3, swig_type_79 arg4, swig_type_80 arg5, swig_type_81 arg6);
+extern swig_type_82 _wrap_parley_provider_push_transcript_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3, swig_intgo arg4, swig_intgo arg5);
+extern swig_type_85 _wrap_parley_provider_complete_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_86 arg2, swig_intgo arg3, swig_type_87 arg4);
+extern void _wrap_parley_budget_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
+extern swig_type_88 _wrap_parley_budget_record_ttft_capi_79faa2a9b6944819(uintptr_t arg1, double arg2, swig_type_89 arg3);
+extern swig_type_90 _wrap_parley_budget_select_model_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
+extern swig_type_93 _wrap_parley_budget_provide_summary_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_94 arg2, swig_type_95 arg3);
 #undef intgo
 */
 import "C"
@@ -286,13 +295,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_a7f7f889d9130111(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_79faa2a9b6944819(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -382,14 +391,14 @@ func Parley_version_numbers(arg1 *int32, arg2 *int32, arg3 *int32) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	C._wrap_parley_version_numbers_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2))
+	C._wrap_parley_version_numbers_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2))
 }
 
 func Parley_runtime_create(arg1 *uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_runtime_create_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), *(*C.swig_type_2)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_runtime_create_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), *(*C.swig_type_2)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -403,7 +412,7 @@ func Parley_runtime_poll_event(arg1 *uintptr, arg2 uintptr, arg3 int) (_swig_ret
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_runtime_poll_event_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_runtime_poll_event_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -414,7 +423,7 @@ func Parley_listener_start(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig_ret 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_listener_start_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_5)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_listener_start_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_5)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -428,7 +437,7 @@ func Parley_listener_stop(arg1 *int64, arg2 uintptr, arg3 int) (_swig_ret *Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_listener_stop_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_listener_stop_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -439,7 +448,7 @@ func Parley_session_open(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig_ret *E
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_open_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_session_open_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -453,7 +462,7 @@ func Parley_session_create_host(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_create_host_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_session_create_host_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -468,7 +477,7 @@ func Parley_session_wait_mark(arg1 *int32, arg2 uintptr, arg3 string, arg4 int) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_wait_mark_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int64)(C._wrap_parley_session_wait_mark_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -484,7 +493,7 @@ func Parley_selftest(arg1 *string) (_swig_ret *Error) {
 	var arg1_tmp uintptr
 	_swig_i_0 = &arg1_tmp
 
-	swig_r = (int64)(C._wrap_parley_selftest_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_selftest_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -502,7 +511,7 @@ func Parley_budget_create(arg1 *uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_budget_create_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_budget_create_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -520,7 +529,7 @@ func Parley_budget_prepare(arg1 *string, arg2 uintptr, arg3 string) (_swig_ret *
 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_prepare_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_prepare_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_2))))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -545,7 +554,7 @@ func Parley_budget_stats_json(arg1 *string, arg2 uintptr) (_swig_ret *Error) {
 	_swig_i_0 = &arg1_tmp
 
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_budget_stats_json_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_budget_stats_json_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -568,7 +577,7 @@ func Parley_budget_report(arg1 *string, arg2 uintptr, arg3 int) (_swig_ret *Erro
 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_report_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_budget_report_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -587,7 +596,7 @@ func Parley_budget_count_tokens(arg1 *int64, arg2 uintptr, arg3 string) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_count_tokens_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_count_tokens_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -606,7 +615,7 @@ func Parley_session_speak(arg1 *string, arg2 uintptr, arg3 string, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_speak_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int64)(C._wrap_parley_session_speak_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_3))))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -632,7 +641,7 @@ func Parley_go_provider_register(arg1 uintptr, arg2 string, arg3 string, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_go_provider_register_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int64)(C._wrap_parley_go_provider_register_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -656,7 +665,7 @@ func Parley_go_poll_batch(arg1 *int32, arg2 *EventView, arg3 int64, arg4 *uintpt
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int64)(C._wrap_parley_go_poll_batch_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_30(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_type_31(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int64)(C._wrap_parley_go_poll_batch_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_30(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_type_31(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -665,12 +674,12 @@ func Parley_go_poll_batch(arg1 *int32, arg2 *EventView, arg3 int64, arg4 *uintpt
 func Parley_go_release_events(arg1 *uintptr, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_parley_go_release_events_capi_a7f7f889d9130111(C.swig_voidp(_swig_i_0), C.swig_type_32(_swig_i_1))
+	C._wrap_parley_go_release_events_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.swig_type_32(_swig_i_1))
 }
 
 func Parley_go_event_view_size() (_swig_ret int64) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_parley_go_event_view_size_capi_a7f7f889d9130111())
+	swig_r = (int64)(C._wrap_parley_go_event_view_size_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -678,7 +687,7 @@ func Parley_go_budget_set_callbacks(arg1 uintptr, arg2 uintptr) (_swig_ret *Erro
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_callbacks_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_callbacks_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -688,7 +697,7 @@ func Parley_go_budget_set_embedder(arg1 uintptr, arg2 uintptr) (_swig_ret *Error
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_embedder_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_embedder_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -698,7 +707,7 @@ func Parley_go_budget_set_summarizer(arg1 uintptr, arg2 uintptr) (_swig_ret *Err
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_summarizer_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_summarizer_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -711,7 +720,7 @@ const PARLEY_VERSION_STRING string = "0.1.0"
 
 func _swig_getPARLEY_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_PARLEY_VERSION_NUMBER_capi_a7f7f889d9130111())
+	swig_r = (int)(C._wrap_PARLEY_VERSION_NUMBER_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -721,7 +730,7 @@ type Enum_SS_parley_status int
 
 func _swig_getPARLEY_OK() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_OK_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_OK_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -729,7 +738,7 @@ var PARLEY_OK Enum_SS_parley_status = _swig_getPARLEY_OK()
 
 func _swig_getPARLEY_EINVAL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINVAL_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINVAL_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -737,7 +746,7 @@ var PARLEY_EINVAL Enum_SS_parley_status = _swig_getPARLEY_EINVAL()
 
 func _swig_getPARLEY_ECONFIG() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECONFIG_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECONFIG_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -745,7 +754,7 @@ var PARLEY_ECONFIG Enum_SS_parley_status = _swig_getPARLEY_ECONFIG()
 
 func _swig_getPARLEY_ENOMEM() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOMEM_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOMEM_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -753,7 +762,7 @@ var PARLEY_ENOMEM Enum_SS_parley_status = _swig_getPARLEY_ENOMEM()
 
 func _swig_getPARLEY_ESTATE() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ESTATE_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ESTATE_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -761,7 +770,7 @@ var PARLEY_ESTATE Enum_SS_parley_status = _swig_getPARLEY_ESTATE()
 
 func _swig_getPARLEY_ETIMEOUT() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ETIMEOUT_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ETIMEOUT_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -769,7 +778,7 @@ var PARLEY_ETIMEOUT Enum_SS_parley_status = _swig_getPARLEY_ETIMEOUT()
 
 func _swig_getPARLEY_ENOTFOUND() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOTFOUND_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOTFOUND_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -777,7 +786,7 @@ var PARLEY_ENOTFOUND Enum_SS_parley_status = _swig_getPARLEY_ENOTFOUND()
 
 func _swig_getPARLEY_EUNSUPPORTED() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EUNSUPPORTED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EUNSUPPORTED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -785,7 +794,7 @@ var PARLEY_EUNSUPPORTED Enum_SS_parley_status = _swig_getPARLEY_EUNSUPPORTED()
 
 func _swig_getPARLEY_EIO() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EIO_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EIO_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -793,7 +802,7 @@ var PARLEY_EIO Enum_SS_parley_status = _swig_getPARLEY_EIO()
 
 func _swig_getPARLEY_EFORMAT() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFORMAT_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFORMAT_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -801,7 +810,7 @@ var PARLEY_EFORMAT Enum_SS_parley_status = _swig_getPARLEY_EFORMAT()
 
 func _swig_getPARLEY_EPROTOCOL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROTOCOL_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROTOCOL_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -809,7 +818,7 @@ var PARLEY_EPROTOCOL Enum_SS_parley_status = _swig_getPARLEY_EPROTOCOL()
 
 func _swig_getPARLEY_EPROVIDER() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROVIDER_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROVIDER_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -817,7 +826,7 @@ var PARLEY_EPROVIDER Enum_SS_parley_status = _swig_getPARLEY_EPROVIDER()
 
 func _swig_getPARLEY_ECANCELLED() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECANCELLED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECANCELLED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -825,7 +834,7 @@ var PARLEY_ECANCELLED Enum_SS_parley_status = _swig_getPARLEY_ECANCELLED()
 
 func _swig_getPARLEY_EFULL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFULL_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFULL_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -833,7 +842,7 @@ var PARLEY_EFULL Enum_SS_parley_status = _swig_getPARLEY_EFULL()
 
 func _swig_getPARLEY_EINTERNAL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINTERNAL_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINTERNAL_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -843,7 +852,7 @@ type Enum_SS_parley_log_level int
 
 func _swig_getPARLEY_LOG_TRACE() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_TRACE_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_TRACE_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -851,7 +860,7 @@ var PARLEY_LOG_TRACE Enum_SS_parley_log_level = _swig_getPARLEY_LOG_TRACE()
 
 func _swig_getPARLEY_LOG_DEBUG() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_DEBUG_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_DEBUG_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -859,7 +868,7 @@ var PARLEY_LOG_DEBUG Enum_SS_parley_log_level = _swig_getPARLEY_LOG_DEBUG()
 
 func _swig_getPARLEY_LOG_INFO() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_INFO_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_INFO_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -867,7 +876,7 @@ var PARLEY_LOG_INFO Enum_SS_parley_log_level = _swig_getPARLEY_LOG_INFO()
 
 func _swig_getPARLEY_LOG_WARN() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_WARN_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_WARN_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -875,7 +884,7 @@ var PARLEY_LOG_WARN Enum_SS_parley_log_level = _swig_getPARLEY_LOG_WARN()
 
 func _swig_getPARLEY_LOG_ERROR() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_ERROR_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_ERROR_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -883,7 +892,7 @@ var PARLEY_LOG_ERROR Enum_SS_parley_log_level = _swig_getPARLEY_LOG_ERROR()
 
 func _swig_getPARLEY_LOG_OFF() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_OFF_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_OFF_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -893,7 +902,7 @@ type Enum_SS_parley_event_type int
 
 func _swig_getPARLEY_EVENT_NONE() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_NONE_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_NONE_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -901,7 +910,7 @@ var PARLEY_EVENT_NONE Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_NONE()
 
 func _swig_getPARLEY_EVENT_RUNTIME_ERROR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -909,7 +918,7 @@ var PARLEY_EVENT_RUNTIME_ERROR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT
 
 func _swig_getPARLEY_EVENT_USER() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_USER_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_USER_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -917,7 +926,7 @@ var PARLEY_EVENT_USER Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_USER()
 
 func _swig_getPARLEY_EVENT_OVERFLOW() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_OVERFLOW_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_OVERFLOW_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -925,7 +934,7 @@ var PARLEY_EVENT_OVERFLOW Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_OVER
 
 func _swig_getPARLEY_EVENT_SESSION_STARTED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STARTED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STARTED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -933,7 +942,7 @@ var PARLEY_EVENT_SESSION_STARTED Enum_SS_parley_event_type = _swig_getPARLEY_EVE
 
 func _swig_getPARLEY_EVENT_SESSION_STOPPED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STOPPED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STOPPED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -941,7 +950,7 @@ var PARLEY_EVENT_SESSION_STOPPED Enum_SS_parley_event_type = _swig_getPARLEY_EVE
 
 func _swig_getPARLEY_EVENT_SESSION_ERROR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_ERROR_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_ERROR_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -949,7 +958,7 @@ var PARLEY_EVENT_SESSION_ERROR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT
 
 func _swig_getPARLEY_EVENT_SESSION_REJECTED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_REJECTED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_REJECTED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -957,7 +966,7 @@ var PARLEY_EVENT_SESSION_REJECTED Enum_SS_parley_event_type = _swig_getPARLEY_EV
 
 func _swig_getPARLEY_EVENT_DTMF() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_DTMF_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_DTMF_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -965,7 +974,7 @@ var PARLEY_EVENT_DTMF Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_DTMF()
 
 func _swig_getPARLEY_EVENT_MARK() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_MARK_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_MARK_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -973,7 +982,7 @@ var PARLEY_EVENT_MARK Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_MARK()
 
 func _swig_getPARLEY_EVENT_AUDIO() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -981,7 +990,7 @@ var PARLEY_EVENT_AUDIO Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_AUDIO()
 
 func _swig_getPARLEY_EVENT_CALLER_AUDIO() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_CALLER_AUDIO_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_CALLER_AUDIO_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -989,7 +998,7 @@ var PARLEY_EVENT_CALLER_AUDIO Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_
 
 func _swig_getPARLEY_EVENT_AUDIO_MARK() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_MARK_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_MARK_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -997,7 +1006,7 @@ var PARLEY_EVENT_AUDIO_MARK Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_AU
 
 func _swig_getPARLEY_EVENT_AUDIO_CLEAR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1005,17 +1014,57 @@ var PARLEY_EVENT_AUDIO_CLEAR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_A
 
 func _swig_getPARLEY_EVENT_PROVIDER_REQUEST() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_79faa2a9b6944819())
 	return swig_r
 }
 
 var PARLEY_EVENT_PROVIDER_REQUEST Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_PROVIDER_REQUEST()
 
+func _swig_getPARLEY_EVENT_AGENT_STATE() (_swig_ret Enum_SS_parley_event_type) {
+	var swig_r Enum_SS_parley_event_type
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AGENT_STATE_capi_79faa2a9b6944819())
+	return swig_r
+}
+
+var PARLEY_EVENT_AGENT_STATE Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_AGENT_STATE()
+
+func _swig_getPARLEY_EVENT_TRANSCRIPT() (_swig_ret Enum_SS_parley_event_type) {
+	var swig_r Enum_SS_parley_event_type
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TRANSCRIPT_capi_79faa2a9b6944819())
+	return swig_r
+}
+
+var PARLEY_EVENT_TRANSCRIPT Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_TRANSCRIPT()
+
+func _swig_getPARLEY_EVENT_TURN() (_swig_ret Enum_SS_parley_event_type) {
+	var swig_r Enum_SS_parley_event_type
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TURN_capi_79faa2a9b6944819())
+	return swig_r
+}
+
+var PARLEY_EVENT_TURN Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_TURN()
+
+func _swig_getPARLEY_EVENT_TOOL_CALL() (_swig_ret Enum_SS_parley_event_type) {
+	var swig_r Enum_SS_parley_event_type
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TOOL_CALL_capi_79faa2a9b6944819())
+	return swig_r
+}
+
+var PARLEY_EVENT_TOOL_CALL Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_TOOL_CALL()
+
+func _swig_getPARLEY_EVENT_INTERRUPTION() (_swig_ret Enum_SS_parley_event_type) {
+	var swig_r Enum_SS_parley_event_type
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_INTERRUPTION_capi_79faa2a9b6944819())
+	return swig_r
+}
+
+var PARLEY_EVENT_INTERRUPTION Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_INTERRUPTION()
+
 type Enum_SS_parley_session_state int
 
 func _swig_getPARLEY_SESSION_CONNECTING() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CONNECTING_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CONNECTING_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1023,7 +1072,7 @@ var PARLEY_SESSION_CONNECTING Enum_SS_parley_session_state = _swig_getPARLEY_SES
 
 func _swig_getPARLEY_SESSION_ACTIVE() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_ACTIVE_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_ACTIVE_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1031,7 +1080,7 @@ var PARLEY_SESSION_ACTIVE Enum_SS_parley_session_state = _swig_getPARLEY_SESSION
 
 func _swig_getPARLEY_SESSION_CLOSING() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSING_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSING_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1039,7 +1088,7 @@ var PARLEY_SESSION_CLOSING Enum_SS_parley_session_state = _swig_getPARLEY_SESSIO
 
 func _swig_getPARLEY_SESSION_CLOSED() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1049,7 +1098,7 @@ type Enum_SS_parley_mark_outcome int
 
 func _swig_getPARLEY_MARK_PENDING() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PENDING_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PENDING_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1057,7 +1106,7 @@ var PARLEY_MARK_PENDING Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_PENDI
 
 func _swig_getPARLEY_MARK_PLAYED() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PLAYED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PLAYED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1065,7 +1114,7 @@ var PARLEY_MARK_PLAYED Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_PLAYED
 
 func _swig_getPARLEY_MARK_CLEARED() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_CLEARED_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_CLEARED_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1073,7 +1122,7 @@ var PARLEY_MARK_CLEARED Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_CLEAR
 
 func _swig_getPARLEY_MARK_TIMEOUT() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_TIMEOUT_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_TIMEOUT_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1081,7 +1130,7 @@ var PARLEY_MARK_TIMEOUT Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_TIMEO
 
 func _swig_getPARLEY_MARK_UNKNOWN() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_UNKNOWN_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_UNKNOWN_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1091,7 +1140,7 @@ type Enum_SS_parley_g711 int
 
 func _swig_getPARLEY_G711_ULAW() (_swig_ret Enum_SS_parley_g711) {
 	var swig_r Enum_SS_parley_g711
-	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ULAW_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ULAW_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1099,7 +1148,7 @@ var PARLEY_G711_ULAW Enum_SS_parley_g711 = _swig_getPARLEY_G711_ULAW()
 
 func _swig_getPARLEY_G711_ALAW() (_swig_ret Enum_SS_parley_g711) {
 	var swig_r Enum_SS_parley_g711
-	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ALAW_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ALAW_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1109,7 +1158,7 @@ type Enum_SS_parley_budget_report_format int
 
 func _swig_getPARLEY_BUDGET_REPORT_JSON() (_swig_ret Enum_SS_parley_budget_report_format) {
 	var swig_r Enum_SS_parley_budget_report_format
-	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_JSON_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_JSON_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1117,7 +1166,7 @@ var PARLEY_BUDGET_REPORT_JSON Enum_SS_parley_budget_report_format = _swig_getPAR
 
 func _swig_getPARLEY_BUDGET_REPORT_TEXT() (_swig_ret Enum_SS_parley_budget_report_format) {
 	var swig_r Enum_SS_parley_budget_report_format
-	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_TEXT_capi_a7f7f889d9130111())
+	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_TEXT_capi_79faa2a9b6944819())
 	return swig_r
 }
 
@@ -1128,7 +1177,7 @@ const PARLEY_SWIG_FUNCTION_NAMES string = "%s"
 
 func Parley_version() (_swig_ret string) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_parley_version_capi_a7f7f889d9130111())
+	swig_r = (int64)(C._wrap_parley_version_capi_79faa2a9b6944819())
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1137,7 +1186,7 @@ func Parley_version() (_swig_ret string) {
 func Parley_status_name(arg1 int) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_status_name_capi_a7f7f889d9130111(C.swig_intgo(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_status_name_capi_79faa2a9b6944819(C.swig_intgo(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1145,7 +1194,7 @@ func Parley_status_name(arg1 int) (_swig_ret string) {
 
 func Parley_runtime_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_runtime_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_runtime_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_runtime_log(arg1 uintptr, arg2 int, arg3 string) (_swig_ret *Error) {
@@ -1153,7 +1202,7 @@ func Parley_runtime_log(arg1 uintptr, arg2 int, arg3 string) (_swig_ret *Error) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_runtime_log_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_runtime_log_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1166,7 +1215,7 @@ func Parley_runtime_post_event(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_runtime_post_event_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_runtime_post_event_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1178,14 +1227,14 @@ func Parley_runtime_post_event(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 func Parley_event_type_of(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_event_type_of_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_event_type_of_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_event_type_name(arg1 int) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_type_name_capi_a7f7f889d9130111(C.swig_intgo(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_type_name_capi_79faa2a9b6944819(C.swig_intgo(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1194,7 +1243,7 @@ func Parley_event_type_name(arg1 int) (_swig_ret string) {
 func Parley_event_session_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_session_id_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_session_id_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1203,7 +1252,7 @@ func Parley_event_session_id(arg1 uintptr) (_swig_ret string) {
 func Parley_event_payload(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_payload_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_payload_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1212,26 +1261,26 @@ func Parley_event_payload(arg1 uintptr) (_swig_ret string) {
 func Parley_event_timestamp_us(arg1 uintptr) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_timestamp_us_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_timestamp_us_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_event_release(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_event_release_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_event_release_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_listener_port(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_listener_port_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_listener_port_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_listener_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_listener_id_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_listener_id_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1239,13 +1288,13 @@ func Parley_listener_id(arg1 uintptr) (_swig_ret string) {
 
 func Parley_listener_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_listener_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_listener_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_session_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_id_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_id_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1254,7 +1303,7 @@ func Parley_session_id(arg1 uintptr) (_swig_ret string) {
 func Parley_session_get_state(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_session_get_state_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_session_get_state_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1263,7 +1312,7 @@ func Parley_session_play(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret *Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_play_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_session_play_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1276,7 +1325,7 @@ func Parley_session_send_mark(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_send_mark_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_send_mark_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1288,7 +1337,7 @@ func Parley_session_send_mark(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 func Parley_session_clear(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_clear_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_clear_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1298,7 +1347,7 @@ func Parley_session_hang_up(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_hang_up_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_hang_up_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1311,7 +1360,7 @@ func Parley_session_start_recording(arg1 uintptr, arg2 string) (_swig_ret *Error
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_start_recording_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_start_recording_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1323,7 +1372,7 @@ func Parley_session_start_recording(arg1 uintptr, arg2 string) (_swig_ret *Error
 func Parley_session_stop_recording(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_stop_recording_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_stop_recording_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1332,7 +1381,7 @@ func Parley_session_stop_recording(arg1 uintptr) (_swig_ret *Error) {
 func Parley_session_close(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_close_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_close_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1340,7 +1389,7 @@ func Parley_session_close(arg1 uintptr) (_swig_ret *Error) {
 
 func Parley_session_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_session_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_session_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_session_push_audio(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret *Error) {
@@ -1348,7 +1397,7 @@ func Parley_session_push_audio(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_push_audio_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_session_push_audio_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1363,7 +1412,7 @@ func Parley_session_push_g711(arg1 uintptr, arg2 []byte, arg3 int, arg4 int) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_push_g711_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int64)(C._wrap_parley_session_push_g711_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1376,7 +1425,7 @@ func Parley_session_push_dtmf(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_push_dtmf_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_push_dtmf_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1389,9 +1438,26 @@ func Parley_session_push_mark_played(arg1 uintptr, arg2 string) (_swig_ret *Erro
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_push_mark_played_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_push_mark_played_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
+	}
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_session_tool_result(arg1 uintptr, arg2 string, arg3 string) (_swig_ret *Error) {
+	var swig_r int64
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int64)(C._wrap_parley_session_tool_result_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_2))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
 	}
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
@@ -1403,7 +1469,7 @@ func Parley_provider_push_audio(arg1 uintptr, arg2 uint64, arg3 []int16) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_provider_push_audio_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_provider_push_audio_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_72(_swig_i_1), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1417,7 +1483,7 @@ func Parley_provider_push_text(arg1 uintptr, arg2 uint64, arg3 string) (_swig_re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_provider_push_text_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_72(_swig_i_1), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_provider_push_text_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1434,7 +1500,7 @@ func Parley_provider_push_tool_call(arg1 uintptr, arg2 uint64, arg3 int, arg4 st
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_parley_provider_push_tool_call_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_5))))
+	swig_r = (int64)(C._wrap_parley_provider_push_tool_call_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_78(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_5))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1456,7 +1522,7 @@ func Parley_provider_push_transcript(arg1 uintptr, arg2 uint64, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_parley_provider_push_transcript_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_parley_provider_push_transcript_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1471,7 +1537,7 @@ func Parley_provider_complete(arg1 uintptr, arg2 uint64, arg3 int, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_provider_complete_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int64)(C._wrap_parley_provider_complete_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1482,7 +1548,7 @@ func Parley_provider_complete(arg1 uintptr, arg2 uint64, arg3 int, arg4 string) 
 
 func Parley_budget_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_budget_destroy_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_budget_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_budget_record_ttft(arg1 uintptr, arg2 float64, arg3 int64) (_swig_ret *Error) {
@@ -1490,7 +1556,7 @@ func Parley_budget_record_ttft(arg1 uintptr, arg2 float64, arg3 int64) (_swig_re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_record_ttft_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.double(_swig_i_1), C.swig_type_86(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_budget_record_ttft_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.double(_swig_i_1), C.swig_type_89(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1501,7 +1567,7 @@ func Parley_budget_select_model(arg1 uintptr, arg2 string, arg3 string) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_select_model_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_select_model_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1518,7 +1584,7 @@ func Parley_budget_provide_summary(arg1 uintptr, arg2 uint64, arg3 string) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_provide_summary_capi_a7f7f889d9130111(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_provide_summary_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_94(_swig_i_1), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}

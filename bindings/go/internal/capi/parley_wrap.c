@@ -461,7 +461,7 @@ static char *parley_swig_session_speak(parley_session *session, const char *text
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_a7f7f889d9130111(void *_swig_go_0) {
+void _wrap_Swig_free_capi_79faa2a9b6944819(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -471,7 +471,7 @@ void _wrap_Swig_free_capi_a7f7f889d9130111(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_a7f7f889d9130111(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_79faa2a9b6944819(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -484,7 +484,7 @@ void *_wrap_Swig_malloc_capi_a7f7f889d9130111(intgo _swig_go_0) {
 }
 
 
-void _wrap_parley_version_numbers_capi_a7f7f889d9130111(int *_swig_go_0, int *_swig_go_1, int *_swig_go_2) {
+void _wrap_parley_version_numbers_capi_79faa2a9b6944819(int *_swig_go_0, int *_swig_go_1, int *_swig_go_2) {
   int *arg1 = (int *) 0 ;
   int *arg2 = (int *) 0 ;
   int *arg3 = (int *) 0 ;
@@ -498,7 +498,7 @@ void _wrap_parley_version_numbers_capi_a7f7f889d9130111(int *_swig_go_0, int *_s
 }
 
 
-long long _wrap_parley_runtime_create_capi_a7f7f889d9130111(parley_runtime **_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_runtime_create_capi_79faa2a9b6944819(parley_runtime **_swig_go_0, _gostring_ _swig_go_1) {
   parley_runtime **arg1 = (parley_runtime **) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -528,7 +528,7 @@ long long _wrap_parley_runtime_create_capi_a7f7f889d9130111(parley_runtime **_sw
 }
 
 
-long long _wrap_parley_runtime_poll_event_capi_a7f7f889d9130111(parley_event **_swig_go_0, parley_runtime *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_runtime_poll_event_capi_79faa2a9b6944819(parley_event **_swig_go_0, parley_runtime *_swig_go_1, intgo _swig_go_2) {
   parley_event **arg1 = (parley_event **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   int arg3 ;
@@ -545,7 +545,7 @@ long long _wrap_parley_runtime_poll_event_capi_a7f7f889d9130111(parley_event **_
 }
 
 
-long long _wrap_parley_listener_start_capi_a7f7f889d9130111(parley_listener **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_listener_start_capi_79faa2a9b6944819(parley_listener **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_listener **arg1 = (parley_listener **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -577,7 +577,7 @@ long long _wrap_parley_listener_start_capi_a7f7f889d9130111(parley_listener **_s
 }
 
 
-long long _wrap_parley_listener_stop_capi_a7f7f889d9130111(long long *_swig_go_0, parley_listener *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_listener_stop_capi_79faa2a9b6944819(long long *_swig_go_0, parley_listener *_swig_go_1, intgo _swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   parley_listener *arg2 = (parley_listener *) 0 ;
   int arg3 ;
@@ -594,7 +594,7 @@ long long _wrap_parley_listener_stop_capi_a7f7f889d9130111(long long *_swig_go_0
 }
 
 
-long long _wrap_parley_session_open_capi_a7f7f889d9130111(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_session_open_capi_79faa2a9b6944819(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_session **arg1 = (parley_session **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -626,7 +626,7 @@ long long _wrap_parley_session_open_capi_a7f7f889d9130111(parley_session **_swig
 }
 
 
-long long _wrap_parley_session_create_host_capi_a7f7f889d9130111(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_session_create_host_capi_79faa2a9b6944819(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_session **arg1 = (parley_session **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -658,7 +658,7 @@ long long _wrap_parley_session_create_host_capi_a7f7f889d9130111(parley_session 
 }
 
 
-long long _wrap_parley_session_wait_mark_capi_a7f7f889d9130111(int *_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+long long _wrap_parley_session_wait_mark_capi_79faa2a9b6944819(int *_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   int *arg1 = (int *) 0 ;
   parley_session *arg2 = (parley_session *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -692,7 +692,7 @@ long long _wrap_parley_session_wait_mark_capi_a7f7f889d9130111(int *_swig_go_0, 
 }
 
 
-long long _wrap_parley_selftest_capi_a7f7f889d9130111(char **_swig_go_0) {
+long long _wrap_parley_selftest_capi_79faa2a9b6944819(char **_swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *tmp1 ;
   int result;
@@ -715,7 +715,7 @@ long long _wrap_parley_selftest_capi_a7f7f889d9130111(char **_swig_go_0) {
 }
 
 
-long long _wrap_parley_budget_create_capi_a7f7f889d9130111(parley_budget **_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_budget_create_capi_79faa2a9b6944819(parley_budget **_swig_go_0, _gostring_ _swig_go_1) {
   parley_budget **arg1 = (parley_budget **) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -745,7 +745,7 @@ long long _wrap_parley_budget_create_capi_a7f7f889d9130111(parley_budget **_swig
 }
 
 
-long long _wrap_parley_budget_prepare_capi_a7f7f889d9130111(char **_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_prepare_capi_79faa2a9b6944819(char **_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -787,7 +787,7 @@ long long _wrap_parley_budget_prepare_capi_a7f7f889d9130111(char **_swig_go_0, p
 }
 
 
-long long _wrap_parley_budget_stats_json_capi_a7f7f889d9130111(char **_swig_go_0, parley_budget *_swig_go_1) {
+long long _wrap_parley_budget_stats_json_capi_79faa2a9b6944819(char **_swig_go_0, parley_budget *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *tmp1 ;
@@ -812,7 +812,7 @@ long long _wrap_parley_budget_stats_json_capi_a7f7f889d9130111(char **_swig_go_0
 }
 
 
-long long _wrap_parley_budget_report_capi_a7f7f889d9130111(char **_swig_go_0, parley_budget *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_budget_report_capi_79faa2a9b6944819(char **_swig_go_0, parley_budget *_swig_go_1, intgo _swig_go_2) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   int arg3 ;
@@ -839,7 +839,7 @@ long long _wrap_parley_budget_report_capi_a7f7f889d9130111(char **_swig_go_0, pa
 }
 
 
-long long _wrap_parley_budget_count_tokens_capi_a7f7f889d9130111(long long *_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_count_tokens_capi_79faa2a9b6944819(long long *_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -871,7 +871,7 @@ long long _wrap_parley_budget_count_tokens_capi_a7f7f889d9130111(long long *_swi
 }
 
 
-long long _wrap_parley_session_speak_capi_a7f7f889d9130111(char **_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+long long _wrap_parley_session_speak_capi_79faa2a9b6944819(char **_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   parley_session *arg2 = (parley_session *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -930,7 +930,7 @@ long long _wrap_parley_session_speak_capi_a7f7f889d9130111(char **_swig_go_0, pa
 }
 
 
-long long _wrap_parley_go_provider_register_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+long long _wrap_parley_go_provider_register_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -994,7 +994,7 @@ long long _wrap_parley_go_provider_register_capi_a7f7f889d9130111(parley_runtime
 }
 
 
-long long _wrap_parley_go_poll_batch_capi_a7f7f889d9130111(int *_swig_go_0, parley_go_event_view *_swig_go_1, long long _swig_go_2, uintptr_t *_swig_go_3, long long _swig_go_4, parley_runtime *_swig_go_5, intgo _swig_go_6) {
+long long _wrap_parley_go_poll_batch_capi_79faa2a9b6944819(int *_swig_go_0, parley_go_event_view *_swig_go_1, long long _swig_go_2, uintptr_t *_swig_go_3, long long _swig_go_4, parley_runtime *_swig_go_5, intgo _swig_go_6) {
   int *arg1 = (int *) 0 ;
   parley_go_event_view *arg2 = (parley_go_event_view *) 0 ;
   size_t arg3 ;
@@ -1019,7 +1019,7 @@ long long _wrap_parley_go_poll_batch_capi_a7f7f889d9130111(int *_swig_go_0, parl
 }
 
 
-void _wrap_parley_go_release_events_capi_a7f7f889d9130111(uintptr_t *_swig_go_0, long long _swig_go_1) {
+void _wrap_parley_go_release_events_capi_79faa2a9b6944819(uintptr_t *_swig_go_0, long long _swig_go_1) {
   uintptr_t *arg1 = (uintptr_t *) 0 ;
   size_t arg2 ;
   
@@ -1031,7 +1031,7 @@ void _wrap_parley_go_release_events_capi_a7f7f889d9130111(uintptr_t *_swig_go_0,
 }
 
 
-long long _wrap_parley_go_event_view_size_capi_a7f7f889d9130111() {
+long long _wrap_parley_go_event_view_size_capi_79faa2a9b6944819() {
   size_t result;
   long long _swig_go_result;
   
@@ -1042,7 +1042,7 @@ long long _wrap_parley_go_event_view_size_capi_a7f7f889d9130111() {
 }
 
 
-long long _wrap_parley_go_budget_set_callbacks_capi_a7f7f889d9130111(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_callbacks_capi_79faa2a9b6944819(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -1057,7 +1057,7 @@ long long _wrap_parley_go_budget_set_callbacks_capi_a7f7f889d9130111(parley_budg
 }
 
 
-long long _wrap_parley_go_budget_set_embedder_capi_a7f7f889d9130111(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_embedder_capi_79faa2a9b6944819(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -1072,7 +1072,7 @@ long long _wrap_parley_go_budget_set_embedder_capi_a7f7f889d9130111(parley_budge
 }
 
 
-long long _wrap_parley_go_budget_set_summarizer_capi_a7f7f889d9130111(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_summarizer_capi_79faa2a9b6944819(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -1087,7 +1087,7 @@ long long _wrap_parley_go_budget_set_summarizer_capi_a7f7f889d9130111(parley_bud
 }
 
 
-intgo _wrap_PARLEY_VERSION_NUMBER_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_VERSION_NUMBER_capi_79faa2a9b6944819() {
   int result;
   intgo _swig_go_result;
   
@@ -1098,7 +1098,7 @@ intgo _wrap_PARLEY_VERSION_NUMBER_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_OK_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_OK_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1110,7 +1110,7 @@ intgo _wrap_PARLEY_OK_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EINVAL_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EINVAL_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1122,7 +1122,7 @@ intgo _wrap_PARLEY_EINVAL_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_ECONFIG_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_ECONFIG_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1134,7 +1134,7 @@ intgo _wrap_PARLEY_ECONFIG_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_ENOMEM_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_ENOMEM_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1146,7 +1146,7 @@ intgo _wrap_PARLEY_ENOMEM_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_ESTATE_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_ESTATE_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1158,7 +1158,7 @@ intgo _wrap_PARLEY_ESTATE_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_ETIMEOUT_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_ETIMEOUT_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1170,7 +1170,7 @@ intgo _wrap_PARLEY_ETIMEOUT_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_ENOTFOUND_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_ENOTFOUND_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1182,7 +1182,7 @@ intgo _wrap_PARLEY_ENOTFOUND_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EUNSUPPORTED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EUNSUPPORTED_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1194,7 +1194,7 @@ intgo _wrap_PARLEY_EUNSUPPORTED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EIO_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EIO_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1206,7 +1206,7 @@ intgo _wrap_PARLEY_EIO_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EFORMAT_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EFORMAT_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1218,7 +1218,7 @@ intgo _wrap_PARLEY_EFORMAT_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EPROTOCOL_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EPROTOCOL_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1230,7 +1230,7 @@ intgo _wrap_PARLEY_EPROTOCOL_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EPROVIDER_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EPROVIDER_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1242,7 +1242,7 @@ intgo _wrap_PARLEY_EPROVIDER_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_ECANCELLED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_ECANCELLED_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1254,7 +1254,7 @@ intgo _wrap_PARLEY_ECANCELLED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EFULL_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EFULL_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1266,7 +1266,7 @@ intgo _wrap_PARLEY_EFULL_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EINTERNAL_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EINTERNAL_capi_79faa2a9b6944819() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1278,7 +1278,7 @@ intgo _wrap_PARLEY_EINTERNAL_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_LOG_TRACE_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_LOG_TRACE_capi_79faa2a9b6944819() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1290,7 +1290,7 @@ intgo _wrap_PARLEY_LOG_TRACE_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_LOG_DEBUG_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_LOG_DEBUG_capi_79faa2a9b6944819() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1302,7 +1302,7 @@ intgo _wrap_PARLEY_LOG_DEBUG_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_LOG_INFO_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_LOG_INFO_capi_79faa2a9b6944819() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1314,7 +1314,7 @@ intgo _wrap_PARLEY_LOG_INFO_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_LOG_WARN_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_LOG_WARN_capi_79faa2a9b6944819() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1326,7 +1326,7 @@ intgo _wrap_PARLEY_LOG_WARN_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_LOG_ERROR_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_LOG_ERROR_capi_79faa2a9b6944819() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1338,7 +1338,7 @@ intgo _wrap_PARLEY_LOG_ERROR_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_LOG_OFF_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_LOG_OFF_capi_79faa2a9b6944819() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1350,7 +1350,7 @@ intgo _wrap_PARLEY_LOG_OFF_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_NONE_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_NONE_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1362,7 +1362,7 @@ intgo _wrap_PARLEY_EVENT_NONE_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1374,7 +1374,7 @@ intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_USER_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_USER_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1386,7 +1386,7 @@ intgo _wrap_PARLEY_EVENT_USER_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1398,7 +1398,7 @@ intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1410,7 +1410,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1422,7 +1422,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1434,7 +1434,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1446,7 +1446,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_DTMF_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_DTMF_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1458,7 +1458,7 @@ intgo _wrap_PARLEY_EVENT_DTMF_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_MARK_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_MARK_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1470,7 +1470,7 @@ intgo _wrap_PARLEY_EVENT_MARK_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_AUDIO_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1482,7 +1482,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1494,7 +1494,7 @@ intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1506,7 +1506,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1518,7 +1518,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_79faa2a9b6944819() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1530,7 +1530,67 @@ intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CONNECTING_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_EVENT_AGENT_STATE_capi_79faa2a9b6944819() {
+  enum parley_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = PARLEY_EVENT_AGENT_STATE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_PARLEY_EVENT_TRANSCRIPT_capi_79faa2a9b6944819() {
+  enum parley_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = PARLEY_EVENT_TRANSCRIPT;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_PARLEY_EVENT_TURN_capi_79faa2a9b6944819() {
+  enum parley_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = PARLEY_EVENT_TURN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_PARLEY_EVENT_TOOL_CALL_capi_79faa2a9b6944819() {
+  enum parley_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = PARLEY_EVENT_TOOL_CALL;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_PARLEY_EVENT_INTERRUPTION_capi_79faa2a9b6944819() {
+  enum parley_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = PARLEY_EVENT_INTERRUPTION;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_PARLEY_SESSION_CONNECTING_capi_79faa2a9b6944819() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1542,7 +1602,7 @@ intgo _wrap_PARLEY_SESSION_CONNECTING_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_ACTIVE_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_SESSION_ACTIVE_capi_79faa2a9b6944819() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1554,7 +1614,7 @@ intgo _wrap_PARLEY_SESSION_ACTIVE_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CLOSING_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_SESSION_CLOSING_capi_79faa2a9b6944819() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1566,7 +1626,7 @@ intgo _wrap_PARLEY_SESSION_CLOSING_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CLOSED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_SESSION_CLOSED_capi_79faa2a9b6944819() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1578,7 +1638,7 @@ intgo _wrap_PARLEY_SESSION_CLOSED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_MARK_PENDING_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_MARK_PENDING_capi_79faa2a9b6944819() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1590,7 +1650,7 @@ intgo _wrap_PARLEY_MARK_PENDING_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_MARK_PLAYED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_MARK_PLAYED_capi_79faa2a9b6944819() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1602,7 +1662,7 @@ intgo _wrap_PARLEY_MARK_PLAYED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_MARK_CLEARED_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_MARK_CLEARED_capi_79faa2a9b6944819() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1614,7 +1674,7 @@ intgo _wrap_PARLEY_MARK_CLEARED_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_MARK_TIMEOUT_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_MARK_TIMEOUT_capi_79faa2a9b6944819() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1626,7 +1686,7 @@ intgo _wrap_PARLEY_MARK_TIMEOUT_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_MARK_UNKNOWN_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_MARK_UNKNOWN_capi_79faa2a9b6944819() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1638,7 +1698,7 @@ intgo _wrap_PARLEY_MARK_UNKNOWN_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_G711_ULAW_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_G711_ULAW_capi_79faa2a9b6944819() {
   enum parley_g711 result;
   intgo _swig_go_result;
   
@@ -1650,7 +1710,7 @@ intgo _wrap_PARLEY_G711_ULAW_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_G711_ALAW_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_G711_ALAW_capi_79faa2a9b6944819() {
   enum parley_g711 result;
   intgo _swig_go_result;
   
@@ -1662,7 +1722,7 @@ intgo _wrap_PARLEY_G711_ALAW_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_79faa2a9b6944819() {
   enum parley_budget_report_format result;
   intgo _swig_go_result;
   
@@ -1674,7 +1734,7 @@ intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_a7f7f889d9130111() {
 }
 
 
-intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_a7f7f889d9130111() {
+intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_79faa2a9b6944819() {
   enum parley_budget_report_format result;
   intgo _swig_go_result;
   
@@ -1686,7 +1746,7 @@ intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_a7f7f889d9130111() {
 }
 
 
-long long _wrap_parley_version_capi_a7f7f889d9130111() {
+long long _wrap_parley_version_capi_79faa2a9b6944819() {
   char *result = 0 ;
   long long _swig_go_result;
   
@@ -1697,7 +1757,7 @@ long long _wrap_parley_version_capi_a7f7f889d9130111() {
 }
 
 
-long long _wrap_parley_status_name_capi_a7f7f889d9130111(intgo _swig_go_0) {
+long long _wrap_parley_status_name_capi_79faa2a9b6944819(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1710,7 +1770,7 @@ long long _wrap_parley_status_name_capi_a7f7f889d9130111(intgo _swig_go_0) {
 }
 
 
-void _wrap_parley_runtime_destroy_capi_a7f7f889d9130111(parley_runtime *_swig_go_0) {
+void _wrap_parley_runtime_destroy_capi_79faa2a9b6944819(parley_runtime *_swig_go_0) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   
   arg1 = (parley_runtime *)_swig_go_0; 
@@ -1720,7 +1780,7 @@ void _wrap_parley_runtime_destroy_capi_a7f7f889d9130111(parley_runtime *_swig_go
 }
 
 
-long long _wrap_parley_runtime_log_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_runtime_log_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   int arg2 ;
   char *arg3 = (char *) 0 ;
@@ -1752,7 +1812,7 @@ long long _wrap_parley_runtime_log_capi_a7f7f889d9130111(parley_runtime *_swig_g
 }
 
 
-long long _wrap_parley_runtime_post_event_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_runtime_post_event_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, _gostring_ _swig_go_1) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -1782,7 +1842,7 @@ long long _wrap_parley_runtime_post_event_capi_a7f7f889d9130111(parley_runtime *
 }
 
 
-intgo _wrap_parley_event_type_of_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
+intgo _wrap_parley_event_type_of_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1795,7 +1855,7 @@ intgo _wrap_parley_event_type_of_capi_a7f7f889d9130111(parley_event *_swig_go_0)
 }
 
 
-long long _wrap_parley_event_type_name_capi_a7f7f889d9130111(intgo _swig_go_0) {
+long long _wrap_parley_event_type_name_capi_79faa2a9b6944819(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1808,7 +1868,7 @@ long long _wrap_parley_event_type_name_capi_a7f7f889d9130111(intgo _swig_go_0) {
 }
 
 
-long long _wrap_parley_event_session_id_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
+long long _wrap_parley_event_session_id_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1821,7 +1881,7 @@ long long _wrap_parley_event_session_id_capi_a7f7f889d9130111(parley_event *_swi
 }
 
 
-long long _wrap_parley_event_payload_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
+long long _wrap_parley_event_payload_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1834,7 +1894,7 @@ long long _wrap_parley_event_payload_capi_a7f7f889d9130111(parley_event *_swig_g
 }
 
 
-long long _wrap_parley_event_timestamp_us_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
+long long _wrap_parley_event_timestamp_us_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1847,7 +1907,7 @@ long long _wrap_parley_event_timestamp_us_capi_a7f7f889d9130111(parley_event *_s
 }
 
 
-void _wrap_parley_event_release_capi_a7f7f889d9130111(parley_event *_swig_go_0) {
+void _wrap_parley_event_release_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   
   arg1 = (parley_event *)_swig_go_0; 
@@ -1857,7 +1917,7 @@ void _wrap_parley_event_release_capi_a7f7f889d9130111(parley_event *_swig_go_0) 
 }
 
 
-intgo _wrap_parley_listener_port_capi_a7f7f889d9130111(parley_listener *_swig_go_0) {
+intgo _wrap_parley_listener_port_capi_79faa2a9b6944819(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1870,7 +1930,7 @@ intgo _wrap_parley_listener_port_capi_a7f7f889d9130111(parley_listener *_swig_go
 }
 
 
-long long _wrap_parley_listener_id_capi_a7f7f889d9130111(parley_listener *_swig_go_0) {
+long long _wrap_parley_listener_id_capi_79faa2a9b6944819(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1883,7 +1943,7 @@ long long _wrap_parley_listener_id_capi_a7f7f889d9130111(parley_listener *_swig_
 }
 
 
-void _wrap_parley_listener_destroy_capi_a7f7f889d9130111(parley_listener *_swig_go_0) {
+void _wrap_parley_listener_destroy_capi_79faa2a9b6944819(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   
   arg1 = (parley_listener *)_swig_go_0; 
@@ -1893,7 +1953,7 @@ void _wrap_parley_listener_destroy_capi_a7f7f889d9130111(parley_listener *_swig_
 }
 
 
-long long _wrap_parley_session_id_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
+long long _wrap_parley_session_id_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1906,7 +1966,7 @@ long long _wrap_parley_session_id_capi_a7f7f889d9130111(parley_session *_swig_go
 }
 
 
-intgo _wrap_parley_session_get_state_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
+intgo _wrap_parley_session_get_state_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1919,7 +1979,7 @@ intgo _wrap_parley_session_get_state_capi_a7f7f889d9130111(parley_session *_swig
 }
 
 
-long long _wrap_parley_session_play_capi_a7f7f889d9130111(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_session_play_capi_79faa2a9b6944819(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
   parley_session *arg1 = (parley_session *) 0 ;
   int16_t *arg2 = (int16_t *) 0 ;
   size_t arg3 ;
@@ -1940,7 +2000,7 @@ long long _wrap_parley_session_play_capi_a7f7f889d9130111(parley_session *_swig_
 }
 
 
-long long _wrap_parley_session_send_mark_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_send_mark_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -1970,7 +2030,7 @@ long long _wrap_parley_session_send_mark_capi_a7f7f889d9130111(parley_session *_
 }
 
 
-long long _wrap_parley_session_clear_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
+long long _wrap_parley_session_clear_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -1983,7 +2043,7 @@ long long _wrap_parley_session_clear_capi_a7f7f889d9130111(parley_session *_swig
 }
 
 
-long long _wrap_parley_session_hang_up_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_hang_up_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2013,7 +2073,7 @@ long long _wrap_parley_session_hang_up_capi_a7f7f889d9130111(parley_session *_sw
 }
 
 
-long long _wrap_parley_session_start_recording_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_start_recording_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2043,7 +2103,7 @@ long long _wrap_parley_session_start_recording_capi_a7f7f889d9130111(parley_sess
 }
 
 
-long long _wrap_parley_session_stop_recording_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
+long long _wrap_parley_session_stop_recording_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -2056,7 +2116,7 @@ long long _wrap_parley_session_stop_recording_capi_a7f7f889d9130111(parley_sessi
 }
 
 
-long long _wrap_parley_session_close_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
+long long _wrap_parley_session_close_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -2069,7 +2129,7 @@ long long _wrap_parley_session_close_capi_a7f7f889d9130111(parley_session *_swig
 }
 
 
-void _wrap_parley_session_destroy_capi_a7f7f889d9130111(parley_session *_swig_go_0) {
+void _wrap_parley_session_destroy_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   
   arg1 = (parley_session *)_swig_go_0; 
@@ -2079,7 +2139,7 @@ void _wrap_parley_session_destroy_capi_a7f7f889d9130111(parley_session *_swig_go
 }
 
 
-long long _wrap_parley_session_push_audio_capi_a7f7f889d9130111(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_session_push_audio_capi_79faa2a9b6944819(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
   parley_session *arg1 = (parley_session *) 0 ;
   int16_t *arg2 = (int16_t *) 0 ;
   size_t arg3 ;
@@ -2100,7 +2160,7 @@ long long _wrap_parley_session_push_audio_capi_a7f7f889d9130111(parley_session *
 }
 
 
-long long _wrap_parley_session_push_g711_capi_a7f7f889d9130111(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+long long _wrap_parley_session_push_g711_capi_79faa2a9b6944819(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   parley_session *arg1 = (parley_session *) 0 ;
   uint8_t *arg2 = (uint8_t *) 0 ;
   size_t arg3 ;
@@ -2123,7 +2183,7 @@ long long _wrap_parley_session_push_g711_capi_a7f7f889d9130111(parley_session *_
 }
 
 
-long long _wrap_parley_session_push_dtmf_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_push_dtmf_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2153,7 +2213,7 @@ long long _wrap_parley_session_push_dtmf_capi_a7f7f889d9130111(parley_session *_
 }
 
 
-long long _wrap_parley_session_push_mark_played_capi_a7f7f889d9130111(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_push_mark_played_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2183,7 +2243,54 @@ long long _wrap_parley_session_push_mark_played_capi_a7f7f889d9130111(parley_ses
 }
 
 
-long long _wrap_parley_provider_push_audio_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_parley_session_tool_result_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  parley_session *arg1 = (parley_session *) 0 ;
+  char *arg2 = (char *) 0 ;
+  char *arg3 = (char *) 0 ;
+  char buf2[256] ;
+  char buf3[256] ;
+  int result;
+  long long _swig_go_result;
+  
+  arg1 = (parley_session *)_swig_go_0; 
+  
+  if ((size_t)_swig_go_1.n < sizeof(buf2)) {
+    arg2 = buf2;
+  } else {
+    arg2 = (char *)malloc((size_t)_swig_go_1.n + 1);
+    if (arg2 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_1.n > 0) memcpy((char *)arg2, _swig_go_1.p, (size_t)_swig_go_1.n);
+  ((char *)arg2)[_swig_go_1.n] = '\0';
+  
+  
+  if ((size_t)_swig_go_2.n < sizeof(buf3)) {
+    arg3 = buf3;
+  } else {
+    arg3 = (char *)malloc((size_t)_swig_go_2.n + 1);
+    if (arg3 == NULL) {
+      /* every function taking a string returns a status */
+      _swig_go_result = (long long)parley_go_capture(PARLEY_ENOMEM);
+      return _swig_go_result;
+    }
+  }
+  if (_swig_go_2.n > 0) memcpy((char *)arg3, _swig_go_2.p, (size_t)_swig_go_2.n);
+  ((char *)arg3)[_swig_go_2.n] = '\0';
+  
+  
+  result = (int)parley_session_tool_result(arg1,(char const *)arg2,(char const *)arg3);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  if (arg2 != buf2) free((char *)arg2); 
+  if (arg3 != buf3) free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_provider_push_audio_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   int16_t *arg3 = (int16_t *) 0 ;
@@ -2204,7 +2311,7 @@ long long _wrap_parley_provider_push_audio_capi_a7f7f889d9130111(parley_runtime 
 }
 
 
-long long _wrap_parley_provider_push_text_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_provider_push_text_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -2236,7 +2343,7 @@ long long _wrap_parley_provider_push_text_capi_a7f7f889d9130111(parley_runtime *
 }
 
 
-long long _wrap_parley_provider_push_tool_call_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4, _gostring_ _swig_go_5) {
+long long _wrap_parley_provider_push_tool_call_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4, _gostring_ _swig_go_5) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -2304,7 +2411,7 @@ long long _wrap_parley_provider_push_tool_call_capi_a7f7f889d9130111(parley_runt
 }
 
 
-long long _wrap_parley_provider_push_transcript_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
+long long _wrap_parley_provider_push_transcript_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -2340,7 +2447,7 @@ long long _wrap_parley_provider_push_transcript_capi_a7f7f889d9130111(parley_run
 }
 
 
-long long _wrap_parley_provider_complete_capi_a7f7f889d9130111(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
+long long _wrap_parley_provider_complete_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -2374,7 +2481,7 @@ long long _wrap_parley_provider_complete_capi_a7f7f889d9130111(parley_runtime *_
 }
 
 
-void _wrap_parley_budget_destroy_capi_a7f7f889d9130111(parley_budget *_swig_go_0) {
+void _wrap_parley_budget_destroy_capi_79faa2a9b6944819(parley_budget *_swig_go_0) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   
   arg1 = (parley_budget *)_swig_go_0; 
@@ -2384,7 +2491,7 @@ void _wrap_parley_budget_destroy_capi_a7f7f889d9130111(parley_budget *_swig_go_0
 }
 
 
-long long _wrap_parley_budget_record_ttft_capi_a7f7f889d9130111(parley_budget *_swig_go_0, double _swig_go_1, long long _swig_go_2) {
+long long _wrap_parley_budget_record_ttft_capi_79faa2a9b6944819(parley_budget *_swig_go_0, double _swig_go_1, long long _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   double arg2 ;
   int64_t arg3 ;
@@ -2401,7 +2508,7 @@ long long _wrap_parley_budget_record_ttft_capi_a7f7f889d9130111(parley_budget *_
 }
 
 
-long long _wrap_parley_budget_select_model_capi_a7f7f889d9130111(parley_budget *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_select_model_capi_79faa2a9b6944819(parley_budget *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2448,7 +2555,7 @@ long long _wrap_parley_budget_select_model_capi_a7f7f889d9130111(parley_budget *
 }
 
 
-long long _wrap_parley_budget_provide_summary_capi_a7f7f889d9130111(parley_budget *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_provide_summary_capi_79faa2a9b6944819(parley_budget *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uint64_t arg2 ;
   char *arg3 = (char *) 0 ;

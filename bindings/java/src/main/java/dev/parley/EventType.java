@@ -23,6 +23,29 @@ public enum EventType {
    * dispatched to them and never delivered as events.
    */
   PROVIDER_REQUEST(ParleyNativeConstants.PARLEY_EVENT_PROVIDER_REQUEST),
+  /**
+   * Agent sessions (listeners and host sessions with {@code "behaviour": "agent"}): the agent
+   * changed state; payload {@code {"state": "idle"|"listening"|"thinking"|"speaking", "turn"}}.
+   */
+  AGENT_STATE(ParleyNativeConstants.PARLEY_EVENT_AGENT_STATE),
+  /**
+   * A line of the conversation: {@code {"role": "user"|"agent", "text", "final", "turn"}}.
+   * User partials have final false; an agent line arrives once per chunk as it is sent to the
+   * voice, and its final (heard) form when the turn ends.
+   */
+  TRANSCRIPT(ParleyNativeConstants.PARLEY_EVENT_TRANSCRIPT),
+  /**
+   * A turn ended: {@code {"turn", "user_text", "agent_text", "heard_text", "interrupted",
+   * "latency_ms": {...}, "tokens_in", "tokens_out", "tool_calls": [...]}}.
+   */
+  TURN(ParleyNativeConstants.PARLEY_EVENT_TURN),
+  /**
+   * The model called a host tool: {@code {"id", "name", "arguments": {...}}}. Answer with
+   * {@link Session#toolResult(String, String)} before the tool's timeout.
+   */
+  TOOL_CALL(ParleyNativeConstants.PARLEY_EVENT_TOOL_CALL),
+  /** The caller interrupted the agent: {@code {"turn", "heard_text", "resumed"}}. */
+  INTERRUPTION(ParleyNativeConstants.PARLEY_EVENT_INTERRUPTION),
   /** A type this version of the binding does not know (see {@link Event#typeCode()}). */
   UNKNOWN(-1);
 

@@ -301,6 +301,23 @@ public final class Session extends NativeHandle {
     }
   }
 
+  /**
+   * Answers a {@link EventType#TOOL_CALL} event of an agent session: {@code resultJson} is
+   * what the tool returned, any JSON value (the model sees it as the tool message's content).
+   * An answer after the tool's timeout, or for an unknown id, is ignored by the engine.
+   *
+   * @throws ParleyException {@link Status#EFORMAT} when {@code resultJson} is not JSON,
+   *     {@link Status#ESTATE} when the session runs no agent or is closed
+   */
+  public void toolResult(String toolCallId, String resultJson) {
+    long session = acquire();
+    try {
+      ParleyNative.parley_session_tool_result(session, toolCallId, resultJson);
+    } finally {
+      release();
+    }
+  }
+
   @Override
   void destroy(long pointer) {
     ParleyNative.parley_session_destroy(pointer);

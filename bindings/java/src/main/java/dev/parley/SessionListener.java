@@ -16,6 +16,11 @@ public interface SessionListener extends EventListener {
       case AUDIO_MARK -> onAudioMark(event);
       case AUDIO_CLEAR -> onAudioClear(event);
       case PROVIDER_REQUEST -> onProviderRequest(event);
+      case AGENT_STATE -> onAgentState(event);
+      case TRANSCRIPT -> onTranscript(event);
+      case TURN -> onTurn(event);
+      case TOOL_CALL -> onToolCall(event);
+      case INTERRUPTION -> onInterruption(event);
       default -> onOther(event);
     }
   }
@@ -45,6 +50,34 @@ public interface SessionListener extends EventListener {
 
   /** A request for a provider registered without an implementation (default: onOther). */
   default void onProviderRequest(Event event) {
+    onOther(event);
+  }
+
+  /** Agent sessions: the agent's state changed (default: onOther). */
+  default void onAgentState(Event event) {
+    onOther(event);
+  }
+
+  /** Agent sessions: a line of the conversation, the caller's or the agent's (default: onOther). */
+  default void onTranscript(Event event) {
+    onOther(event);
+  }
+
+  /** Agent sessions: a turn ended (default: onOther). */
+  default void onTurn(Event event) {
+    onOther(event);
+  }
+
+  /**
+   * Agent sessions: the model called a host tool; answer with {@link Session#toolResult}
+   * (default: onOther).
+   */
+  default void onToolCall(Event event) {
+    onOther(event);
+  }
+
+  /** Agent sessions: the caller interrupted the agent (default: onOther). */
+  default void onInterruption(Event event) {
     onOther(event);
   }
 

@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using NUnit.Framework;
+
+namespace Parley.Tests
+{
+    /// <summary>
+    /// An agent host session driven from C#: the host plays the caller (pushes its speech in
+    /// real time, confirms every audio mark) and implements the tool the model calls.
+    /// </summary>
+    [TestFixture]
+    public class AgentTests
+    {
+        /// <summary>
+        /// The scripted LLM's flow: it greets, and whatever the caller says it answers "Let me
+        /// check.", calls the host tool lookup_order({"id":"42"}) and, once the host has answered,
+        /// says "Your order {tool_result.status}." in the same turn. (The greeting itself cannot go
+        /// on after a tool call: a flow's start state has only its entry, and the request carrying
+        /// the tool result gets what the turn had left to say.)
+        /// </summary>
+        internal const string OrderFlow = "{\"version\":1,\"start\":\"s\",\"states\":{"
+            + "\"s\":{\"entry\":\"How can I help?\",\"intents\":[{\"name\":\"order\",\"slots\":{\"question\":\"text\"},"
+            + "\"reply\":\"Let me check.\",\"tool_call\":{\"name\":\"lookup_order\",\"arguments\":{\"id\":\"42\"}},\"next\":\"done\"}]},"
+            + "\"done\":{\"end\":true,\"entry\":\"Your order {tool_result.status}.\"}}}";
+
+        /// <summary>pocketsphinx held to one sentence, so the caller's words are heard the same everywhere.</summary>
+        internal static string AgentConfig()
+        {
+            var agent = new Dictionary<string, object>
+            {
+                { "stt", new Dictionary<string, object> { { "provider", "pocketsphinx" }, { "jsgf", "#JSGF V1.0; grammar order; public <order> = where is my order;" } } },
+                { "llm", new Dictionary<string, object> { { "provider", "scripted" }, { "flow_json", OrderFlow }, { "first_token_delay_ms", 10.0 }, { "tokens_per_second", 0.0 } } },
+                { "tts", new Dictionary<string, object> { { "provider", "espeak" } } },
+                { "greet_from_llm", true },
+                { "tools", new List<object> { new Dictionary<string, object> { { "name", "lookup_order" }, { "timeout_ms", 5000.0 } } } },
+            };
+            return MiniJson.Write(new Dictionary<string, object> { { "behaviour", "agent" }, { "sample_rate", 16000.0 }, { "agent", agent } });
+        }
+
+        /// <summary>The engine says text (espeak, another voice than the agent's) on a plain host session.</summary>
+        internal static short[] CallerSpeech(Runtime runtime, BlockingCollection<ParleyEvent> events, string text)
+        {
+            var speech = new List<short>();
+            using (Session speaker = runtime.CreateHostSession("{\"behaviour\": \"host\", \"sample_rate\": 16000, \"output_rate\": 16000}"))
+            {
+                speaker.Speak(text, "{\"tts\": {\"provider\": \"espeak\", \"voice\": \"en-us+f3\"}}");
+                var clock = Stopwatch.StartNew();
+                while (true)
+                {
+                    ParleyEvent ev;
+                    if (!events.TryTake(out ev, Math.Max(1, 20000 - (int)clock.ElapsedMilliseconds)))
+                        Assert.Fail("no speech from the speaker session (" + speech.Count + " samples)");
+                    if (ev.SessionId != speaker.Id) continue;
+                    if (ev.Type == EventType.Audio)
+                    {
+                        Assert.AreEqual(16000, ev.SampleRate);
+                        speech.AddRange(ev.Audio);
+                    }
+                    else if (ev.Type == EventType.AudioMark) // all its speech came before its mark
+                    {
+                        Assert.Greater(speech.Count, 8000, "samples of speech");
+                        return speech.ToArray();
+                    }
+                    else if (ev.Type == EventType.SessionError)
+                    {
+                        Assert.Fail("speaker: " + ev.Payload);
+                    }
+                }
+            }
+        }
+
+        [Test, Timeout(90000)]
+        public void HostAnswersTheToolAndTheAgentSaysTheResult()
+        {
+            var events = new BlockingCollection<ParleyEvent>();
+            using (Runtime runtime = Runtime.Create(RuntimeTests.Quiet))
+            {
+                runtime.EventReceived += (s, ev) => events.Add(ev); // the binding's event thread
+                short[] speech = CallerSpeech(runtime, events, "where is my order");
+
+                using (Session session = runtime.CreateHostSession(AgentConfig()))
+                {
+                    bool greeted = false, saying = false;
+                    int spoken = 0, toolCalls = 0;
+                    var agentLines = new List<string>();
+                    Dictionary<string, object> last = null;
+                    short[] frame = new short[320];
+                    var clock = Stopwatch.StartNew();
+                    long nextFrameMs = 0;
+                    while (last == null)
+                    {
+                        long now = clock.ElapsedMilliseconds;
+                        if (now > 60000)
+                            Assert.Fail("no turn with the tool's answer (greeted " + greeted + ", tool calls " + toolCalls
+                                        + ", agent lines " + string.Join(" | ", agentLines) + ")");
+                        if (now >= nextFrameMs)
+                        {
+                            // The caller: silence, then (once the greeting is over) the question, then silence.
+                            Array.Clear(frame, 0, frame.Length);
+                            if (saying && spoken < speech.Length)
+                            {
+                                int n = Math.Min(frame.Length, speech.Length - spoken);
+                                Array.Copy(speech, spoken, frame, 0, n);
+                                spoken += n;
+                            }
+                            session.PushAudio(frame, 16000);
+                            nextFrameMs += 20;
+                            continue;
+                        }
+                        ParleyEvent ev;
+                        if (!events.TryTake(out ev, (int)(nextFrameMs - now)) || ev.SessionId != session.Id) continue;
+                        Dictionary<string, object> payload = MiniJson.Object(MiniJson.Parse(ev.Payload));
+                        switch (ev.Type)
+                        {
+                            case EventType.AudioMark:
+                                // The far end "played" the audio before the mark (agent audio events are
+                                // paced in real time): the agent's turn ends only once it has.
+                                session.PushMarkPlayed((string)payload["name"]);
+                                break;
+                            case EventType.ToolCall:
+                            {
+                                toolCalls++;
+                                string id = payload["id"] as string;
+                                Assert.AreEqual("lookup_order", payload["name"], ev.Payload);
+                                Assert.AreEqual("{\"id\":\"42\"}", MiniJson.Write(payload["arguments"]), ev.Payload);
+                                Assert.IsFalse(string.IsNullOrEmpty(id), ev.Payload);
+                                ParleyException bad = Assert.Throws<ParleyException>(() => session.ToolResult(id, "{\"status\": shipped}"));
+                                Assert.AreEqual(Status.Format, bad.Status);
+                                StringAssert.Contains("not valid JSON", bad.Message);
+                                session.ToolResult(id, "{\"status\":\"shipped\"}");
+                                break;
+                            }
+                            case EventType.Transcript:
+                                if ((payload["role"] as string) == "agent") agentLines.Add((string)payload["text"]);
+                                break;
+                            case EventType.Turn:
+                                if (!greeted)
+                                {
+                                    greeted = true;
+                                    Assert.AreEqual(0.0, payload["turn"], ev.Payload);
+                                    Assert.AreEqual("How can I help?", payload["agent_text"], ev.Payload);
+                                    Assert.AreEqual(0, MiniJson.Array(payload["tool_calls"]).Count, ev.Payload);
+                                    saying = true;
+                                }
+                                else
+                                {
+                                    StringAssert.Contains("shipped", (string)payload["agent_text"], "turn without the tool's answer: " + ev.Payload);
+                                    last = payload;
+                                }
+                                break;
+                            case EventType.SessionError:
+                            case EventType.SessionStopped:
+                                Assert.Fail(ev.Type + ": " + ev.Payload);
+                                break;
+                        }
+                    }
+                    string turn = MiniJson.Write(last);
+                    Assert.AreEqual(1, toolCalls);
+                    Assert.AreEqual("where is my order", last["user_text"], turn);
+                    Assert.AreEqual(false, last["interrupted"], turn);
+                    List<object> calls = MiniJson.Array(last["tool_calls"]);
+                    Assert.AreEqual(1, calls.Count, turn);
+                    Assert.AreEqual("lookup_order", MiniJson.Object(calls[0])["name"], turn);
+                    string joined = string.Join(" | ", agentLines);
+                    StringAssert.Contains("How can I help?", joined);
+                    StringAssert.Contains("Let me check.", joined);
+                    StringAssert.Contains("Your order shipped.", joined);
+                }
+
+                // A session that runs no agent has no tools to answer; nor has a disposed handle.
+                Session plain = runtime.CreateHostSession("{\"behaviour\": \"host\"}");
+                ParleyException notAgent = Assert.Throws<ParleyException>(() => plain.ToolResult("call_0_0", "{}"));
+                Assert.AreEqual(Status.State, notAgent.Status);
+                Assert.IsNotEmpty(notAgent.Message);
+                plain.Dispose();
+                Assert.Throws<ObjectDisposedException>(() => plain.ToolResult("call_0_0", "{}"));
+            }
+        }
+
+        [Test]
+        public void AgentEventTypesMatchTheHeader()
+        {
+            Assert.AreEqual(21, (int)EventType.AgentState);
+            Assert.AreEqual(22, (int)EventType.Transcript);
+            Assert.AreEqual(23, (int)EventType.Turn);
+            Assert.AreEqual(24, (int)EventType.ToolCall);
+            Assert.AreEqual(25, (int)EventType.Interruption);
+            foreach (EventType type in Enum.GetValues(typeof(EventType)))
+            {
+                string name = ParleyNative.parley_event_type_name((int)type);
+                Assert.AreEqual(name.Replace("_", ""), type.ToString().ToLowerInvariant(), type.ToString());
+            }
+        }
+    }
+}

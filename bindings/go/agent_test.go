@@ -1,0 +1,220 @@
+package parley_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	parley "github.com/parley-voice/parley/bindings/go"
+)
+
+// orderFlow is the scripted LLM's flow for the agent test: it greets, and whatever the
+// caller says it answers "Let me check.", calls the host tool lookup_order({"id":"42"}) and,
+// once the host has answered, says "Your order {tool_result.status}." in the same turn.
+// (The greeting itself cannot go on after a tool call: a flow's start state has only its
+// entry, and the request carrying the tool result gets what the turn had left to say.)
+const orderFlow = `{"version":1,"start":"s","states":{` +
+	`"s":{"entry":"How can I help?","intents":[{"name":"order","slots":{"question":"text"},` +
+	`"reply":"Let me check.","tool_call":{"name":"lookup_order","arguments":{"id":"42"}},"next":"done"}]},` +
+	`"done":{"end":true,"entry":"Your order {tool_result.status}."}}}`
+
+// agentHostConfig is a host session running the agent: pocketsphinx held to one sentence
+// (so the caller's words are heard the same on every machine), the scripted flow above, espeak.
+func agentHostConfig(t *testing.T) string {
+	t.Helper()
+	config := map[string]any{
+		"behaviour":   "agent",
+		"sample_rate": 16000,
+		"agent": map[string]any{
+			"stt": map[string]any{"provider": "pocketsphinx",
+				"jsgf": "#JSGF V1.0; grammar order; public <order> = where is my order;"},
+			"llm": map[string]any{"provider": "scripted", "flow_json": orderFlow,
+				"first_token_delay_ms": 10, "tokens_per_second": 0},
+			"tts":            map[string]any{"provider": "espeak"},
+			"greet_from_llm": true,
+			"tools":          []any{map[string]any{"name": "lookup_order", "timeout_ms": 5000}},
+		},
+	}
+	b, err := json.Marshal(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// callerSpeech has the engine say text (espeak, another voice than the agent's) on a plain
+// host session and returns the audio it delivered: what the test's caller will say.
+func callerSpeech(ctx context.Context, t *testing.T, rt *parley.Runtime, events <-chan parley.Event, text string) []int16 {
+	t.Helper()
+	speaker, err := rt.CreateHostSession(`{"behaviour": "host", "sample_rate": 16000, "output_rate": 16000}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer speaker.Close()
+	if _, err := speaker.Speak(text, `{"tts": {"provider": "espeak", "voice": "en-us+f3"}}`); err != nil {
+		t.Fatal(err)
+	}
+	var speech []int16
+	for {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no speech from the speaker session (%d samples so far)", len(speech))
+		case ev := <-events:
+			if ev.SessionID != speaker.ID() {
+				continue
+			}
+			switch ev.Type {
+			case parley.EventAudio:
+				if ev.SampleRate != 16000 {
+					t.Fatalf("speaker audio at %d Hz", ev.SampleRate)
+				}
+				speech = append(speech, ev.Audio...)
+			case parley.EventAudioMark: // everything spoken was delivered before its mark
+				if len(speech) < 16000/2 {
+					t.Fatalf("only %d samples of speech", len(speech))
+				}
+				return speech
+			case parley.EventSessionError:
+				t.Fatalf("speaker: %s", ev.Payload)
+			}
+		}
+	}
+}
+
+// An agent host session driven from Go: the host plays the caller (pushes its speech in
+// real time, confirms every audio mark) and implements the tool the model calls.
+func TestAgentHostSession(t *testing.T) {
+	rt := newRuntime(t, quietRuntime)
+	events := rt.Events()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	speech := callerSpeech(ctx, t, rt, events, "where is my order")
+
+	s, err := rt.CreateHostSession(agentHostConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	var (
+		greeted, saying bool
+		toolCalls       int
+		agentLines      []string
+		final           *parley.Turn
+	)
+	silence := make([]int16, 320)
+	ticker := time.NewTicker(20 * time.Millisecond)
+	defer ticker.Stop()
+	for final == nil {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no turn with the tool's answer (greeted %v, tool calls %d, agent lines %q)", greeted, toolCalls, agentLines)
+		case <-ticker.C:
+			// The caller: silence, then (once the greeting is over) the question, then silence.
+			frame := silence
+			if saying && len(speech) > 0 {
+				n := 320
+				if len(speech) < n {
+					n = len(speech)
+				}
+				frame = append(speech[:n:n], silence[n:]...)
+				speech = speech[n:]
+			}
+			if err := s.PushAudio(frame, 16000); err != nil {
+				t.Fatal(err)
+			}
+		case ev := <-events:
+			if ev.SessionID != s.ID() {
+				continue
+			}
+			switch ev.Type {
+			case parley.EventAudioMark:
+				// The host's far end has "played" the audio before the mark (agent audio
+				// events are paced in real time): the agent's turn ends only once it has.
+				var m parley.Mark
+				if err := ev.Decode(&m); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.PushMarkPlayed(m.Name); err != nil {
+					t.Fatal(err)
+				}
+			case parley.EventToolCall:
+				toolCalls++
+				var call parley.ToolCall
+				if err := ev.Decode(&call); err != nil {
+					t.Fatal(err)
+				}
+				var args map[string]any
+				if err := json.Unmarshal(call.Arguments, &args); err != nil {
+					t.Fatalf("arguments %s: %v", call.Arguments, err)
+				}
+				if call.Name != "lookup_order" || call.ID == "" || len(args) != 1 || args["id"] != "42" {
+					t.Fatalf("tool call %s", ev.Payload)
+				}
+				parleyError(t, s.ToolResult(call.ID, `{"status": shipped}`), parley.StatusFormat, "not valid JSON")
+				if err := s.ToolResult(call.ID, `{"status":"shipped"}`); err != nil {
+					t.Fatal(err)
+				}
+			case parley.EventTranscript:
+				var line parley.Transcript
+				if err := ev.Decode(&line); err != nil {
+					t.Fatal(err)
+				}
+				if line.Role == "agent" {
+					agentLines = append(agentLines, line.Text)
+				}
+			case parley.EventTurn:
+				var turn parley.Turn
+				if err := ev.Decode(&turn); err != nil {
+					t.Fatal(err)
+				}
+				if !greeted {
+					greeted = true
+					if turn.Turn != 0 || turn.AgentText != "How can I help?" || len(turn.ToolCalls) != 0 {
+						t.Fatalf("greeting turn %s", ev.Payload)
+					}
+					saying = true
+					continue
+				}
+				if !strings.Contains(turn.AgentText, "shipped") {
+					t.Fatalf("turn without the tool's answer: %s", ev.Payload)
+				}
+				final = &turn
+			case parley.EventSessionError, parley.EventSessionStopped:
+				t.Fatalf("%v: %s", ev.Type, ev.Payload)
+			}
+		}
+	}
+	if toolCalls != 1 {
+		t.Errorf("%d tool calls, want 1", toolCalls)
+	}
+	if final.UserText != "where is my order" || final.Interrupted {
+		t.Errorf("turn %+v", *final)
+	}
+	if len(final.ToolCalls) != 1 || final.ToolCalls[0].Name != "lookup_order" {
+		t.Errorf("turn's tool calls %+v, want lookup_order", final.ToolCalls)
+	}
+	joined := strings.Join(agentLines, " | ")
+	if !strings.Contains(joined, "How can I help?") || !strings.Contains(joined, "Let me check.") ||
+		!strings.Contains(joined, "Your order shipped.") {
+		t.Errorf("agent transcript lines %q", agentLines)
+	}
+
+	// A session that runs no agent has no tools to answer; nor has a closed handle.
+	plain, err := rt.CreateHostSession(`{"behaviour": "host"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parleyError(t, plain.ToolResult("call_0_0", `{}`), parley.StatusState, "")
+	plain.Close()
+	if err := plain.ToolResult("call_0_0", `{}`); !errors.Is(err, parley.ErrClosed) {
+		t.Errorf("ToolResult on a closed handle: %v", err)
+	}
+	var none *parley.Session
+	if err := none.ToolResult("x", "{}"); !errors.Is(err, parley.StatusInvalid) {
+		t.Errorf("ToolResult on a nil session: %v", err)
+	}
+}
