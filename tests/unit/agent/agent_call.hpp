@@ -18,19 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include "event_log.hpp"
 #include "parley/parley.h"
 
 namespace parley::agent_testing {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
-
-struct RecordedEvent {
-  int type = 0;
-  std::string name;
-  nlohmann::json payload;
-  Clock::time_point at;
-};
 
 class AgentCall {
  public:
@@ -77,45 +70,18 @@ class AgentCall {
     run_until([&] { return Clock::now() >= end; }, duration + 1s);
   }
 
-  /// Runs until an event of `type` (matching `match`) arrives; returns it.
+  /// Runs until an event of `type` (matching `match`) arrives that was not returned before.
   std::optional<RecordedEvent> wait_for(int type, std::chrono::milliseconds timeout = 20s,
                                         const std::function<bool(const nlohmann::json &)> &match = {}) {
-    size_t seen = 0;
     std::optional<RecordedEvent> found;
-    run_until(
-        [&] {
-          for (; seen < events_.size(); ++seen) {
-            if (events_[seen].type == type && (!match || match(events_[seen].payload)) && consumed_.count(seen) == 0) {
-              consumed_.insert(seen);
-              found = events_[seen];
-              return true;
-            }
-          }
-          return false;
-        },
-        timeout);
+    run_until([&] { return (found = log_.take(type, match)).has_value(); }, timeout);
     return found;
   }
 
-  const std::vector<RecordedEvent> &events() const { return events_; }
+  EventLog &log() { return log_; }
   /// Agent audio heard so far (what the caller's ear got, clears applied).
   const std::vector<int16_t> &heard() const { return heard_; }
   bool stopped() const { return stopped_; }
-
-  /// Names of the events of the given types, in order, from index `from`.
-  std::vector<std::string> sequence(const std::vector<int> &types, size_t from = 0) const {
-    std::vector<std::string> out;
-    for (size_t i = from; i < events_.size(); ++i) {
-      if (std::find(types.begin(), types.end(), events_[i].type) == types.end()) continue;
-      std::string name = events_[i].name;
-      if (events_[i].type == PARLEY_EVENT_AGENT_STATE) name += ":" + events_[i].payload.value("state", "");
-      if (events_[i].type == PARLEY_EVENT_TRANSCRIPT) {
-        name += std::string(":") + events_[i].payload.value("role", "") + (events_[i].payload.value("final", false) ? ":final" : "");
-      }
-      out.push_back(name);
-    }
-    return out;
-  }
 
  private:
   void step() {
@@ -167,7 +133,7 @@ class AgentCall {
       return;
     }
     if (type == PARLEY_EVENT_SESSION_STOPPED) stopped_ = true;
-    events_.push_back({type, parley_event_type_name(type), std::move(payload), now});
+    log_.add(type, std::move(payload));
   }
 
   void confirm_marks() {
@@ -191,8 +157,7 @@ class AgentCall {
   Clock::time_point next_frame_;
   Clock::time_point playout_end_{};
   std::deque<PendingMark> marks_;
-  std::vector<RecordedEvent> events_;
-  std::set<size_t> consumed_;
+  EventLog log_;
   bool stopped_ = false;
 };
 
