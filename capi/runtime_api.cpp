@@ -117,3 +117,12 @@ PARLEY_API int parley_runtime_post_event(parley_runtime *runtime, const char *pa
 }
 
 }  // extern "C"
+
+PARLEY_API int parley_runtime_stats_json(char **out_json, parley_runtime *runtime) {
+  return guard("parley_runtime_stats_json", [&] {
+    require(out_json, "out_json");
+    require(runtime, "runtime");
+    auto &engine = runtime->engine;
+    *out_json = parley::capi::copy_to_host(engine.metrics().to_json(engine.sessions().count()));
+  });
+}

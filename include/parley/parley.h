@@ -311,6 +311,19 @@ PARLEY_API int64_t parley_event_timestamp_us(const parley_event *event);
 /** Releases an event and everything it owns. Accepts NULL. Thread-safe. */
 PARLEY_API void parley_event_release(parley_event *event);
 
+/**
+ * The runtime's counters and latency figures as JSON: {"calls": {"active", "started",
+ * "ended"}, "frames": {"caller", "agent", "audio_events_dropped"}, "agent": {"turns",
+ * "interruptions", "false_interruptions", "tool_calls", "tool_timeouts", "provider_errors",
+ * "tokens_in", "tokens_out"}, "latency_ms": {"voice_to_voice", "endpointing", "stt_final",
+ * "llm_first_token", "tts_first_byte", "barge_in"}}, each latency {"count", "p50", "p95",
+ * "p99", "max"} over every turn since the runtime started (docs/agent.md). Thread-safe.
+ *
+ * @param out_json receives a string the caller frees with parley_string_free().
+ * @return PARLEY_OK, PARLEY_EINVAL.
+ */
+PARLEY_API int parley_runtime_stats_json(char **out_json, parley_runtime *runtime);
+
 /* ---- Listeners --------------------------------------------------------------------- */
 
 /** A listener accepts calls of one transport and creates a session for each. */

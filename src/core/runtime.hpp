@@ -12,6 +12,7 @@
 #include "core/behaviour.hpp"
 #include "core/event.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "core/session_manager.hpp"
 
 namespace boost::asio {
@@ -56,6 +57,7 @@ class Runtime {
   /// The runtime's HTTP client (one libcurl multi handle), driven by the first IO loop.
   net::HttpClient &http() noexcept;
   SessionManager &sessions() noexcept { return sessions_; }
+  RuntimeMetrics &metrics() noexcept { return metrics_; }
 
   /// Makes behaviour `name` available to listeners and host sessions. Thread-safe.
   void register_behaviour(const std::string &name, BehaviourFactory factory);
@@ -82,6 +84,7 @@ class Runtime {
   struct Impl;
   RuntimeConfig config_;
   Logger logger_;
+  RuntimeMetrics metrics_;
   std::unique_ptr<Impl> impl_;
   // After impl_, so it is destroyed first: sessions own timers on impl_'s io_context.
   SessionManager sessions_;

@@ -275,6 +275,7 @@ static void pump(const std::shared_ptr<Session> &self, Session::Impl &impl) {
     port->send_audio(frame);
     if (impl.recorder) impl.recorder->write_now(audio::CallChannel::agent, frame);
     bump(impl.counters.agent_frames);
+    add(impl.runtime.metrics().agent_frames);
     impl.playout_end = std::max(impl.playout_end, now) + impl.duration_of(n);
     item.offset += n;
     release_outbound_audio(impl, n);
@@ -317,6 +318,7 @@ void Session::on_started(CallInfo info) {
   if (impl.started) return;
   impl.started = true;
   impl.started_at = Clock::now();
+  add(impl.runtime.metrics().calls_started);
   impl.info = std::move(info);
   impl.state = SessionState::active;
   nlohmann::json parameters = nlohmann::json::object();
@@ -342,6 +344,7 @@ void Session::on_caller_audio(std::span<const int16_t> samples) {
   auto &impl = *impl_;
   if (impl.state.load() != SessionState::active) return;
   bump(impl.counters.caller_frames);
+  add(impl.runtime.metrics().caller_frames);
   if (impl.recorder) impl.recorder->write_now(audio::CallChannel::caller, samples);
   if (impl.options.caller_audio == CallerAudioDelivery::events) {
     post_audio_event(EventType::caller_audio, samples, impl.options.sample_rate);
@@ -426,6 +429,8 @@ void Session::on_transport_closed(std::string_view reason) {
     impl.recorder.reset();
   }
   const auto c = counters();
+  if (impl.started) add(impl.runtime.metrics().calls_ended);
+  add(impl.runtime.metrics().audio_events_dropped, c.audio_events_dropped);
   post_event(impl, EventType::session_stopped,
              {{"reason", std::string(reason)}, {"call_id", impl.info.call_id},
               {"caller_frames", c.caller_frames}, {"agent_frames", c.agent_frames}, {"dtmf", c.dtmf},

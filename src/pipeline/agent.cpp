@@ -268,6 +268,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   }
 
   const AgentConfig &config() const { return shared_->config; }
+  core::RuntimeMetrics &metrics() { return shared_->runtime.metrics(); }
   milliseconds now() const { return std::chrono::duration_cast<milliseconds>(Clock::now() - epoch_); }
 
   void log(core::LogLevel level, const std::string &text) {
@@ -361,6 +362,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   }
 
   void on_stt_error(providers::ProviderError error) {
+    core::add(metrics().provider_errors);
     emit(EventType::session_error, {{"code", "stt"}, {"message", error.message}, {"fatal", error.fatal},
                                     {"error", json::parse(error.to_json(), nullptr, false)}});
     if (!error.fatal) return;
@@ -421,6 +423,8 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     truncate_context(turn, parts);
     emit(EventType::interruption, {{"turn", turn.number}, {"heard_text", turn.heard_text}, {"resumed", false},
                                    {"clear_after_speech_start_ms", (at - caller_speech_start_).count()}});
+    core::add(metrics().interruptions);
+    metrics().barge_in.record(static_cast<double>((at - caller_speech_start_).count()));
     const int interrupted_turn = turn.number;
     finish_turn();
     interrupted_turn_ = interrupted_turn;
@@ -436,6 +440,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     if (words_since_interruption_ || turn_ || trimmed(resume_text_).empty()) return;
     if (caller_speaking_) return arm(resume_timer_, now() + milliseconds(200), &Agent::check_false_interruption);
     emit(EventType::interruption, {{"turn", interrupted_turn_}, {"heard_text", ""}, {"resumed", true}});
+    core::add(metrics().false_interruptions);
     const std::string rest = std::exchange(resume_text_, {});
     say(rest, false);
   }
@@ -521,6 +526,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
            {{"role", "agent"}, {"text", trimmed(turn->heard_text)}, {"final", true}, {"turn", turn->number}});
     }
     emit(EventType::turn, turn_json(*turn, trimmed(agent_text)));
+    count_turn(*turn);
     set_state(AgentState::listening);
     if (turn->hang_up_after) {
       if (auto session = session_.lock()) session->hang_up(turn->hang_up_reason);
@@ -547,6 +553,23 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     return {{"turn", turn.number}, {"user_text", turn.user_text}, {"agent_text", agent_text},
             {"heard_text", trimmed(turn.heard_text)}, {"interrupted", turn.interrupted}, {"latency_ms", latency},
             {"tokens_in", turn.tokens_in}, {"tokens_out", turn.tokens_out}, {"tool_calls", turn.tool_log}};
+  }
+
+  void count_turn(const Turn &turn) {
+    auto &m = metrics();
+    core::add(m.turns);
+    core::add(m.tokens_in, static_cast<uint64_t>(turn.tokens_in));
+    core::add(m.tokens_out, static_cast<uint64_t>(turn.tokens_out));
+    const auto &t = turn.times;
+    auto record = [](core::LatencyHistogram &histogram, const std::optional<milliseconds> &from,
+                     const std::optional<milliseconds> &to) {
+      if (from && to) histogram.record(static_cast<double>((*to - *from).count()));
+    };
+    record(m.voice_to_voice, t.speech_end, t.first_audio);
+    record(m.endpointing, t.speech_end, t.end_of_turn);
+    record(m.stt_final, t.speech_end, t.stt_final);
+    record(m.llm_first_token, t.stt_final ? t.stt_final : t.end_of_turn, t.first_token);
+    record(m.tts_first_byte, t.tts_request, t.tts_first_byte);
   }
 
   static bool all_marks_resolved(const Turn &turn) {
@@ -711,6 +734,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   void on_llm_error(providers::ProviderError error) {
     auto &turn = *turn_;
     retire(turn.llm);
+    core::add(metrics().provider_errors);
     emit(EventType::session_error, {{"code", "llm"}, {"message", error.message}, {"fatal", false},
                                     {"error", json::parse(error.to_json(), nullptr, false)}});
     for (auto &chunk : chunker_.flush()) add_chunk(chunk.text);
@@ -771,6 +795,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
 
   void start_host_tool(const providers::ToolCall &call, const json &arguments, const HostTool &tool) {
     emit(EventType::tool_call, {{"id", call.id}, {"name", call.name}, {"arguments", arguments}});
+    core::add(metrics().tool_calls);
     PendingTool pending{call.name, tool.fallback.empty() ? config().tool_fallback : tool.fallback,
                         std::make_unique<boost::asio::steady_timer>(strand_)};
     pending.timer->expires_after(tool.timeout);
@@ -786,6 +811,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     auto found = turn_->tools.find(id);
     if (found == turn_->tools.end()) return;
     log(core::LogLevel::warn, "tool " + found->second.name + " (" + id + ") did not answer in time");
+    core::add(metrics().tool_timeouts);
     add_chunk(found->second.fallback);
     turn_->tools.erase(found);
     add_tool_message(id, json{{"error", "the tool did not answer in time"}}.dump());
@@ -900,6 +926,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   }
 
   void on_tts_error(int number, size_t index, providers::ProviderError error) {
+    core::add(metrics().provider_errors);
     emit(EventType::session_error, {{"code", "tts"}, {"message", error.message}, {"fatal", false},
                                     {"error", json::parse(error.to_json(), nullptr, false)}});
     on_tts_done(number, index);  // skip the chunk; the rest of the reply goes on

@@ -161,6 +161,19 @@ TEST_F(TwilioAgent, ANormalTurn) {
   EXPECT_GE(latency["tts_first_byte"].get<double>(), 100.0);
   EXPECT_GE(latency["voice_to_voice"].get<double>(), 400.0);
   EXPECT_GT(report.marks_echoed, 0u) << "the caller played the agent's chunks and echoed their marks";
+  // The runtime's counters saw the same call.
+  char *stats_text = nullptr;
+  ASSERT_EQ(parley_runtime_stats_json(&stats_text, runtime_), PARLEY_OK);
+  const auto stats = nlohmann::json::parse(stats_text);
+  parley_string_free(stats_text);
+  EXPECT_EQ(stats["calls"]["started"], 1);
+  EXPECT_EQ(stats["calls"]["ended"], 1);
+  EXPECT_EQ(stats["calls"]["active"], 0);
+  EXPECT_EQ(stats["agent"]["turns"], 1);
+  EXPECT_EQ(stats["agent"]["interruptions"], 0);
+  EXPECT_GT(stats["frames"]["caller"].get<int>(), 300) << "7 s of 20 ms frames";
+  EXPECT_EQ(stats["latency_ms"]["voice_to_voice"]["count"], 1);
+  EXPECT_NEAR(stats["latency_ms"]["voice_to_voice"]["p50"].get<double>(), latency["voice_to_voice"].get<double>(), 1.0);
   // What the model was asked: the system prompt and the caller's words.
   const auto request = chat_request(0);
   ASSERT_TRUE(request.contains("messages"));
@@ -192,6 +205,8 @@ TEST_F(TwilioAgent, ABargeInKeepsOnlyWhatTheCallerHeard) {
   EXPECT_THAT(first["agent_text"].get<std::string>(), StartsWith(heard));
   const auto interruption = log_.all(PARLEY_EVENT_INTERRUPTION).at(0).payload;
   EXPECT_EQ(interruption["heard_text"], heard);
+  // Caller speech start -> clear: the VAD's 200 ms start window and next to nothing more.
+  EXPECT_GE(interruption["clear_after_speech_start_ms"].get<int>(), 200);
   // The model's next request carries the truncated reply, not what it had generated.
   const auto second = chat_request(1);
   ASSERT_TRUE(second.contains("messages"));
