@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the npm package of the Node binding: a .tgz with the prebuilt addon and
-# libparley.so.0 in prebuilds/<platform>-<arch>/ (the addon's rpath is $ORIGIN), no install
-# script, so `npm install` needs no compiler.
+# Builds the npm package of the Node binding: a .tgz with the prebuilt addon, libparley.so.0
+# and the libraries it needs beyond the base set (packaging/bundle-libs.sh) in
+# prebuilds/<platform>-<arch>/, all with RUNPATH $ORIGIN, and no install script, so
+# `npm install` needs no compiler and the package needs no -dev or library packages.
 #
 #   PARLEY_PREFIX  an installed Parley (default: <repo>/build/release/install)
 #   OUT_DIR        where the .tgz goes (default: packaging/npm/dist)
@@ -36,8 +37,11 @@ mkdir -p "$pkg/prebuilds/$platform"
 cp -R "$binding/index.js" "$binding/index.d.ts" "$binding/lib" "$binding/README.md" "$pkg/"
 cp "$binding/build/Release/parley.node" "$pkg/prebuilds/$platform/parley.node"
 cp -L "$PARLEY_PREFIX/lib/libparley.so.0" "$pkg/prebuilds/$platform/libparley.so.0"
-# Debug symbols are not needed at run time; they make up most of the size.
-strip --strip-debug "$pkg/prebuilds/$platform/parley.node" "$pkg/prebuilds/$platform/libparley.so.0"
+# Symbol tables are not needed at run time (the exported symbols stay); they are half the size.
+strip --strip-unneeded "$pkg/prebuilds/$platform/parley.node" "$pkg/prebuilds/$platform/libparley.so.0"
+# Self-contained: every library libparley needs beyond the base set goes next to it, with
+# RUNPATH $ORIGIN everywhere (docs/packaging.md), and their licences in the package.
+bash "$repo/packaging/bundle-libs.sh" "$pkg/prebuilds/$platform" --notices "$pkg/THIRD-PARTY-NOTICES.txt" >&2
 
 # package.json: the binding's, with the repository's version and nothing for building.
 VERSION="$version" PLATFORM="$platform" node -e '
@@ -49,7 +53,7 @@ VERSION="$version" PLATFORM="$platform" node -e '
   const [os, cpu] = process.env.PLATFORM.split("-");
   pkg.os = [os];
   pkg.cpu = [cpu];
-  pkg.files = ["index.js", "index.d.ts", "lib/", "prebuilds/", "README.md"];
+  pkg.files = ["index.js", "index.d.ts", "lib/", "prebuilds/", "README.md", "THIRD-PARTY-NOTICES.txt"];
   fs.writeFileSync(process.argv[2], JSON.stringify(pkg, null, 2) + "\n");
 ' "$binding/package.json" "$pkg/package.json"
 

@@ -74,6 +74,26 @@ lib_from_package() {
 }
 check "libparley.so.0 is loaded from the installed package" lib_from_package
 
+# Self-contained: nothing outside the installed package but the base set (ldd on every
+# bundled ELF, and libparley loaded in a root that has only the base set).
+installed="$work/app/node_modules/@parley/node/prebuilds/$platform"
+check "the installed package needs nothing beyond the base set" \
+  bash "$repo/packaging/check-self-contained.sh" "$installed"
+# ... and in a real process the bundled copies are the ones loaded, not the system's.
+bundled_libs_loaded() {
+  local outside
+  outside="$(cd "$work/app" && env -i HOME="$HOME" PATH="$work/bin" node -e '
+    require("@parley/node");
+    const maps = require("fs").readFileSync("/proc/self/maps", "utf8").split("\n").map((l) => l.split(/\s+/)[5]);
+    for (const name of ["libspdlog", "libsoxr", "libespeak-ng", "libpocketsphinx"]) {
+      const file = maps.find((f) => f && f.includes("/" + name + ".so"));
+      if (!file || !file.startsWith(process.argv[1] + "/")) console.log(name + ": " + file);
+    }' "$installed")"
+  [[ -z "$outside" ]] || { echo "  loaded from outside the package: $outside"; return 1; }
+}
+check "the bundled libraries are the ones loaded" bundled_libs_loaded
+check "the package carries the bundled libraries' licences" has_entry "THIRD-PARTY-NOTICES.txt"
+
 # The example, run from the install folder, answers two calls from parley loadgen.
 cp "$repo/examples/node/echo-agent.js" "$work/app/"
 run_example() {

@@ -773,10 +773,13 @@ std::unique_ptr<Stt> make_pocketsphinx(core::ConfigReader &config, const Provide
   for (const char *file : {"mdef", "means", "variances", "transition_matrices"}) {
     if (!readable_file((fs::path(settings.model_dir) / file).string())) {
       config.fail("model_dir", "\"" + settings.model_dir + "\" is not an acoustic model folder (no readable " +
-                                   file + " in it)");
+                                   file + " in it; the en-us model comes with the Debian package pocketsphinx-en-us)");
     }
   }
-  if (!readable_file(settings.dict)) config.fail("dict", "no readable dictionary file at \"" + settings.dict + "\"");
+  if (!readable_file(settings.dict)) {
+    config.fail("dict", "no readable dictionary file at \"" + settings.dict +
+                            "\" (the en-us dictionary comes with the Debian package pocketsphinx-en-us)");
+  }
 
   if (grammar) {
     settings.mode = Mode::grammar;

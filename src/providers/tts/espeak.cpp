@@ -77,7 +77,11 @@ class Engine {
     espeak_ng_STATUS status = espeak_ng_Initialize(&context);
     espeak_ng_ClearErrorContext(&context);
     if (status == ENS_OK) status = espeak_ng_InitializeOutput(ENOUTPUT_MODE_SYNCHRONOUS, kBufferMs, nullptr);
-    if (status != ENS_OK) return "espeak-ng could not initialise: " + status_text(status);
+    if (status != ENS_OK) {
+      std::string problem = "espeak-ng could not initialise: " + status_text(status);
+      if (data_path.empty()) problem += " (its voices come with the Debian package espeak-ng-data)";
+      return problem;
+    }
     espeak_SetSynthCallback(synth_callback);
     sample_rate_ = espeak_ng_GetSampleRate();
     const char *in_use = nullptr;
