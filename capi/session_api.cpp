@@ -8,6 +8,7 @@
 #include "core/session.hpp"
 #include "runtime_handle.hpp"
 #include "session_handle.hpp"
+#include "transports/browser/listener.hpp"
 #include "transports/host/host_call.hpp"
 #include "transports/twilio/listener.hpp"
 
@@ -29,10 +30,11 @@ std::unique_ptr<parley::core::Listener> make_listener(parley::core::Runtime &run
   if (!config.is_object()) throw Error(Status::config, "listener config: $: expected an object");
   const auto transport = config.find("transport");
   if (transport == config.end() || !transport->is_string()) {
-    throw Error(Status::config, "listener config: $.transport: required; one of: twilio");
+    throw Error(Status::config, "listener config: $.transport: required; one of: twilio, browser");
   }
   if (*transport == "twilio") return parley::twilio::start_listener(runtime, config);
-  throw Error(Status::config, "listener config: $.transport: unknown transport " + transport->dump() + " (known: twilio)");
+  if (*transport == "browser") return parley::browser::start_listener(runtime, config);
+  throw Error(Status::config, "listener config: $.transport: unknown transport " + transport->dump() + " (known: twilio, browser)");
 }
 
 parley::host::HostCall &host_call_of(parley_session *session, const char *function) {

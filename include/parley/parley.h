@@ -339,6 +339,7 @@ typedef struct parley_listener parley_listener;
  *      "sample_rate": 16000, "playout_lead_ms": 200, "max_message_bytes": 131072,
  *      "max_send_queue_bytes": 1048576, "socket_send_buffer_bytes": 0, "idle_timeout_ms": 15000,
  *      "caller_audio_events": false, "record_dir": "path"}
+ *     {"transport": "browser", ...}: web pages, PCM16 + JSON over WebSocket (docs/browser-protocol.md).
  *
  * With an auth token, upgrades whose X-Twilio-Signature does not match are refused with
  * 403. Over max_calls (or the runtime's max_sessions) a call is closed with WebSocket code

@@ -8,6 +8,7 @@ namespace parley::cli {
 
 using Args = std::span<char *const>;
 
+int run_demo(Args args);
 int run_selftest(Args args);
 int run_serve(Args args);
 int run_tokens(Args args);

@@ -16,6 +16,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"demo", "a whole call on loopback: a local agent and a simulated caller who barges in once",
+     parley::cli::run_demo},
     {"selftest", "round-trip a tone through the codecs and resampler; report the error",
      parley::cli::run_selftest},
     {"serve", "run listeners from a JSON config until SIGINT/SIGTERM, then drain", parley::cli::run_serve},

@@ -80,16 +80,8 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     read_next();
   }
 
-  void send_text(std::string message) override {
-    if (closed_ || close_requested_) return;
-    if (queued_bytes_ + message.size() > shared_->options.max_send_queue_bytes) {
-      abort("peer is not reading: send queue over " + std::to_string(shared_->options.max_send_queue_bytes) + " bytes");
-      return;
-    }
-    queued_bytes_ += message.size();
-    writes_.push_back(std::move(message));
-    if (!writing_) write_next();
-  }
+  void send_text(std::string message) override { queue(std::move(message), true); }
+  void send_binary(std::string message) override { queue(std::move(message), false); }
 
   void close(uint16_t code, std::string reason) override {
     if (closed_ || close_requested_) return;
@@ -182,10 +174,21 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     if (!closed_) read_next();
   }
 
+  void queue(std::string message, bool text) {
+    if (closed_ || close_requested_) return;
+    if (queued_bytes_ + message.size() > shared_->options.max_send_queue_bytes) {
+      abort("peer is not reading: send queue over " + std::to_string(shared_->options.max_send_queue_bytes) + " bytes");
+      return;
+    }
+    queued_bytes_ += message.size();
+    writes_.push_back({std::move(message), text});
+    if (!writing_) write_next();
+  }
+
   void write_next() {
     writing_ = true;
-    ws_.text(true);
-    ws_.async_write(asio::buffer(writes_.front()), [self = this->shared_from_this()](beast::error_code ec, size_t) {
+    ws_.text(writes_.front().text);
+    ws_.async_write(asio::buffer(writes_.front().data), [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->on_written(ec);
     });
   }
@@ -195,7 +198,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     // After finish() the queue is released here, once Beast no longer points into it.
     if (closed_) return release_writes();
     if (ec) return finish(describe(ec));
-    queued_bytes_ -= writes_.front().size();
+    queued_bytes_ -= writes_.front().data.size();
     writes_.pop_front();
     if (closed_) return;
     if (!writes_.empty()) return write_next();
@@ -236,6 +239,11 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     queued_bytes_ = 0;
   }
 
+  struct Outgoing {
+    std::string data;
+    bool text;
+  };
+
   std::shared_ptr<Shared> shared_;
   asio::any_io_executor strand_;
   websocket::stream<Stream> ws_;
@@ -243,7 +251,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   std::optional<http::request_parser<http::empty_body>> parser_;
   UpgradeRequest request_;
   beast::flat_buffer read_buffer_;
-  std::deque<std::string> writes_;
+  std::deque<Outgoing> writes_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closed_ = false;

@@ -72,6 +72,8 @@ class WebSocketConnection {
   /// Queues a text message. Call on the strand. Over the send-queue bound the peer is
   /// disconnected (on_closed says so) and the message is dropped.
   virtual void send_text(std::string message) = 0;
+  /// Queues a binary message, in order with text ones, under the same bound. Call on the strand.
+  virtual void send_binary(std::string message) = 0;
   /// Sends a close frame once queued messages are written, then waits for the peer's.
   virtual void close(uint16_t code, std::string reason) = 0;
   /// Drops the TCP connection now.

@@ -277,3 +277,67 @@ TEST_F(TwilioAgent, AToolCallAnsweredByTheHost) {
 
 }  // namespace
 }  // namespace parley::agent_testing
+
+namespace parley::agent_testing {
+namespace {
+
+TEST_F(TwilioAgent, AToolThatDoesNotAnswerInTimeGetsTheFallback) {
+  speech_.add_transcript("where is my order");
+  fakes::ChatReply first("Let me check.");
+  fakes::ToolCall lookup;
+  lookup.id = "call_1";
+  lookup.name = "lookup_order";
+  lookup.arguments = "{}";
+  first.tool_calls.push_back(lookup);
+  llm_.queue_reply(first);
+  start(agent_config({{"tools", {{{"name", "lookup_order"}, {"timeout_ms", 800}, {"fallback", "Sorry, orders are down."}}}}}));
+  const auto report = call(Timeline(7000ms).at(300ms, "where is my order"));  // nobody answers the tool
+  EXPECT_TRUE(report.connected);
+  // "Let me check." plays out while the tool is awaited (thinking again), then the fallback.
+  EXPECT_THAT(log_.story(), ElementsAre("state:listening", "user:final", "state:thinking", "tool_call:lookup_order",
+                                        "state:speaking", "state:thinking", "state:speaking", "agent:final", "turn",
+                                        "state:listening", "state:idle"));
+  EXPECT_EQ(turns().at(0)["agent_text"], "Let me check. Sorry, orders are down.");
+  EXPECT_EQ(chat_request(1), nlohmann::json()) << "after a timeout the model is not asked again";
+  char *stats = nullptr;
+  ASSERT_EQ(parley_runtime_stats_json(&stats, runtime_), PARLEY_OK);
+  EXPECT_EQ(nlohmann::json::parse(stats)["agent"]["tool_timeouts"], 1);
+  parley_string_free(stats);
+}
+
+TEST_F(TwilioAgent, ASilentCallerIsPromptedThenHungUpOn) {
+  start(agent_config({{"greeting", "Hello, how can I help?"},
+                      {"idle", {{"reprompt_after_ms", 800}, {"max_reprompts", 1}, {"reprompt", "Are you there?"},
+                                {"goodbye", "Goodbye."}}}}));
+  const auto report = call(Timeline(12000ms));  // silence throughout
+  EXPECT_TRUE(report.closed_by_server) << "the agent hung up";
+  const auto all = turns();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0]["agent_text"], "Hello, how can I help?");
+  EXPECT_EQ(all[1]["agent_text"], "Are you there?");
+  EXPECT_EQ(all[2]["agent_text"], "Goodbye.");
+  const auto stopped = log_.all(PARLEY_EVENT_SESSION_STOPPED);
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0].payload["reason"], "caller silent");
+  EXPECT_EQ(chat_request(0), nlohmann::json()) << "greeting and prompts are said without the model";
+}
+
+TEST_F(TwilioAgent, ABackchannelDoesNotInterrupt) {
+  speech_.add_transcript("tell me about your plans");
+  speech_.add_transcript("okay");
+  llm_.queue_reply("We have three plans for you today. The basic plan costs ten dollars a month. "
+                   "The premium plan costs thirty dollars a month.");
+  start(agent_config({{"interruption", {{"backchannels", {"uh-huh", "okay", "yeah"}}}}}));
+  const auto report = call(Timeline(12000ms).at(300ms, "tell me about your plans").at(4500ms, "okay"));
+  EXPECT_TRUE(report.connected);
+  EXPECT_EQ(report.clears_received, 0u);
+  EXPECT_THAT(log_.story(), ElementsAre("state:listening", "user:final", "state:thinking", "state:speaking",
+                                        "user:final", "agent:final", "turn", "state:listening", "state:idle"));
+  const auto turn = turns().at(0);
+  EXPECT_FALSE(turn["interrupted"].get<bool>());
+  EXPECT_EQ(turn["heard_text"], turn["agent_text"]);
+  EXPECT_EQ(chat_request(1), nlohmann::json()) << "\"okay\" is not a turn of its own";
+}
+
+}  // namespace
+}  // namespace parley::agent_testing

@@ -1,0 +1,459 @@
+#include "transports/browser/listener.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <cstdlib>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <optional>
+
+#include "audio/resampler.hpp"
+#include "common/error.hpp"
+#include "core/behaviour.hpp"
+#include "core/config_reader.hpp"
+#include "core/runtime.hpp"
+#include "core/session.hpp"
+#include "net/websocket_server.hpp"
+#include "transports/browser/protocol.hpp"
+
+namespace parley::browser {
+namespace {
+
+using core::LogLevel;
+
+constexpr int kMaxWarningEvents = 10;      // per call, to the host and to the page; later ones are only counted
+constexpr int kMaxInvalidMessages = 200;   // a peer this broken is not a working page: hang up
+constexpr size_t kMaxPendingMarks = 1024;  // marks sent and not yet confirmed that we remember
+constexpr size_t kMaxCloseReasonBytes = 123;  // RFC 6455: a close frame's payload is at most 125 bytes
+constexpr uint16_t kCloseNormal = 1000;
+constexpr uint16_t kCloseUnsupported = 1003;
+constexpr uint16_t kClosePolicy = 1008;
+constexpr uint16_t kCloseTryLater = 1013;
+
+struct ListenerConfig {
+  net::WebSocketServerOptions server;
+  std::string auth_token;
+  std::vector<std::string> allowed_origins;  // lower case; empty = any origin
+  size_t max_calls = 0;
+  core::SessionOptions session;
+  std::shared_ptr<core::Behaviour> behaviour;  // null for "host" and "echo"
+  std::string record_dir;
+};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// An origin is scheme://host[:port], exactly as a browser sends it in the Origin header.
+std::vector<std::string> read_allowed_origins(core::ConfigReader &root) {
+  std::vector<std::string> origins;
+  const nlohmann::json *value = root.raw("allowed_origins");
+  if (value == nullptr) return origins;
+  if (!value->is_array()) root.fail("allowed_origins", "expected an array of origins (\"https://app.example.com\")");
+  for (const auto &entry : *value) {
+    if (!entry.is_string() || entry.get<std::string>().empty()) {
+      root.fail("allowed_origins", "expected non-empty strings; got " + entry.dump());
+    }
+    const auto origin = entry.get<std::string>();
+    const auto scheme_end = origin.find("://");
+    if (scheme_end == std::string::npos || origin.find('/', scheme_end + 3) != std::string::npos) {
+      root.fail("allowed_origins", "'" + origin + "' is not an origin (scheme://host[:port], no path)");
+    }
+    origins.push_back(lower(origin));
+  }
+  return origins;
+}
+
+ListenerConfig parse_config(const nlohmann::json &json, core::Runtime &runtime) {
+  core::ConfigReader root(json, "browser listener config");
+  ListenerConfig config;
+  root.choice("transport", "browser", {"browser"});
+  config.server.address = root.string("address", "127.0.0.1");
+  config.server.port = static_cast<uint16_t>(root.integer("port", 0, 0, 65535));
+  config.server.path = root.string("path", "/browser");
+  if (config.server.path.empty() || config.server.path[0] != '/') root.fail("path", "must start with '/'");
+  if (auto tls = root.object("tls")) {
+    config.server.tls_certificate_file = tls->string("certificate", "");
+    config.server.tls_private_key_file = tls->string("private_key", "");
+    if (config.server.tls_certificate_file.empty()) tls->fail("certificate", "required");
+    if (config.server.tls_private_key_file.empty()) tls->fail("private_key", "required");
+    tls->reject_unknown_keys();
+  }
+  config.auth_token = root.string("auth_token", "");
+  if (auto env = root.optional_string("auth_token_env")) {
+    const char *value = std::getenv(env->c_str());
+    if (value == nullptr || *value == '\0') root.fail("auth_token_env", "environment variable " + *env + " is not set");
+    config.auth_token = value;
+  }
+  runtime.logger().secrets().add(config.auth_token);
+  config.allowed_origins = read_allowed_origins(root);
+  config.max_calls = static_cast<size_t>(root.integer("max_calls", 0, 0, 1000000));
+  config.behaviour = core::read_behaviour(root, runtime, config.session.behaviour);
+  config.session.sample_rate = static_cast<int>(root.integer("sample_rate", 16000, 8000, 48000));
+  if (!audio::Resampler::is_supported_rate(config.session.sample_rate)) {
+    root.fail("sample_rate", "unsupported rate " + std::to_string(config.session.sample_rate) +
+                                 " (8000, 16000, 22050, 24000, 44100 or 48000)");
+  }
+  config.session.playout_lead = std::chrono::milliseconds(root.integer("playout_lead_ms", 200, 20, 10000));
+  // Room for the largest audio frame (64 KiB) by default; a smaller limit closes the call on
+  // bigger messages (1009) instead of answering them with an error.
+  config.server.max_message_bytes = static_cast<size_t>(root.integer("max_message_bytes", 128 * 1024, 1024, 16 << 20));
+  config.server.max_send_queue_bytes = static_cast<size_t>(root.integer("max_send_queue_bytes", 1 << 20, 4096, 64 << 20));
+  config.server.idle_timeout = std::chrono::milliseconds(root.integer("idle_timeout_ms", 15000, 100, 3600000));
+  if (root.boolean("caller_audio_events", false)) config.session.caller_audio = core::CallerAudioDelivery::events;
+  config.record_dir = root.string("record_dir", "");
+  root.reject_unknown_keys();
+  return config;
+}
+
+std::string listener_id_for(uint16_t port) {
+  static std::atomic<int> counter{0};
+  return "browser-" + std::to_string(port) + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// One call: the WebSocket a page opened, the session it drives, and the conversions between
+// the page's rate and the session's. Everything runs on the connection's strand, which the
+// session shares.
+class BrowserCall final : public net::WebSocketConnection::Handler,
+                          public core::MediaPort,
+                          public std::enable_shared_from_this<BrowserCall> {
+ public:
+  BrowserCall(std::shared_ptr<net::WebSocketConnection> ws, std::shared_ptr<core::Session> session, std::string record_dir)
+      : ws_(std::move(ws)), session_(std::move(session)), record_dir_(std::move(record_dir)) {}
+
+  // ---- inbound: page -> session --------------------------------------------------------
+  void on_text(std::string_view text) override {
+    if (!parser_.parse(text, message_)) return invalid(parser_.error() + " (message ignored)");
+    switch (message_.type) {
+      case MessageType::start: return on_start();
+      case MessageType::mark: return on_mark();
+      case MessageType::dtmf: return on_dtmf();
+      case MessageType::stop: return on_stop();
+    }
+  }
+
+  void on_binary(std::string_view frame) override {
+    if (!started()) return invalid("audio frame of " + std::to_string(frame.size()) + " bytes before start ignored");
+    if (const auto problem = check_audio_frame(frame.size()); !problem.empty()) return invalid(problem);
+    if (frame.empty()) return;
+    read_pcm16le(frame, page_pcm_);
+    // Sized by what arrives (a 20 ms frame), not by the largest legal frame: idle calls
+    // must stay small.
+    session_pcm_.resize(up_->max_output(page_pcm_.size()));
+    const size_t n = up_->process(page_pcm_, session_pcm_);
+    if (n > 0) session_->on_caller_audio(std::span<const int16_t>(session_pcm_.data(), n));
+  }
+
+  void on_closed(std::string_view reason) override { session_->on_transport_closed(reason); }
+
+  // ---- outbound: session -> page -------------------------------------------------------
+  void send_audio(std::span<const int16_t> samples) override {
+    if (!started()) return;
+    page_out_.resize(down_->max_output(samples.size()));
+    const size_t n = down_->process(samples, page_out_);
+    if (n == 0) return;  // the resampler is still filling its filter
+    std::string frame;
+    append_pcm16le(frame, std::span<const int16_t>(page_out_.data(), n));
+    if (auto ws = ws_.lock()) ws->send_binary(std::move(frame));
+  }
+
+  void send_mark(std::string_view name) override {
+    if (!started()) return;
+    marks_sent_.emplace_back(name);
+    if (marks_sent_.size() > kMaxPendingMarks) marks_sent_.pop_front();
+    std::string json;
+    write_mark(json, name);
+    send(std::move(json));
+  }
+
+  void clear() override {
+    if (!started()) return;
+    std::string json;
+    write_clear(json);
+    send(std::move(json));
+  }
+
+  void hang_up(std::string_view reason) override {
+    close(kCloseNormal, std::string(reason));
+    end_session(std::string(reason));
+  }
+
+  void forward_event(core::EventType type, std::string_view payload_json) override {
+    if (!started()) return;
+    std::string json;
+    write_event(json, core::event_type_name(static_cast<int>(type)), payload_json);
+    send(std::move(json));
+  }
+
+ private:
+  bool started() const noexcept { return up_.has_value(); }
+
+  void on_start() {
+    if (started()) return invalid("duplicate start ignored (session " + session_->id() + " already started)");
+    const int64_t rate = message_.sample_rate == 0 ? kDefaultClientRate : message_.sample_rate;
+    if (!is_client_rate(rate)) {
+      const std::string why = "unsupported sample_rate " + std::to_string(rate) + " (8000, 16000, 24000 or 48000)";
+      session_->on_transport_warning(why);
+      send_error(why);
+      return close(kCloseUnsupported, why);
+    }
+    page_rate_ = static_cast<int>(rate);
+    up_.emplace(page_rate_, session_->options().sample_rate);
+    down_.emplace(session_->options().sample_rate, page_rate_);
+    core::CallInfo info;
+    info.transport = "browser";
+    info.call_id = std::string(message_.call_id);
+    info.custom_parameters = std::move(message_.parameters);
+    // Named by session id: the page chooses call_id, and a file name must not be its choice.
+    if (!record_dir_.empty()) session_->start_recording(record_dir_ + "/" + session_->id() + ".wav");
+    // `started` goes out before anything the session sends once it has started.
+    std::string json;
+    write_started(json, session_->id(), page_rate_);
+    send(std::move(json));
+    session_->on_started(std::move(info));
+  }
+
+  void on_mark() {
+    if (!started()) return invalid("mark before start ignored");
+    const auto it = std::find(marks_sent_.begin(), marks_sent_.end(), message_.mark_name);
+    if (it == marks_sent_.end()) {
+      return invalid("mark \"" + std::string(utf8_prefix(message_.mark_name, 64)) +
+                     "\" ignored: no mark of that name is awaiting playback");
+    }
+    marks_sent_.erase(it);
+    session_->on_mark_played(message_.mark_name);
+  }
+
+  void on_dtmf() {
+    if (!started()) return invalid("dtmf before start ignored");
+    session_->on_dtmf(message_.digit);
+  }
+
+  // The caller hung up, started or not; the close handshake finishes on its own.
+  void on_stop() {
+    close(kCloseNormal, "caller hung up");
+    end_session("caller hung up (stop)");
+  }
+
+  // Posted, so the session is not torn down under a call that is still on the stack.
+  void end_session(std::string reason) {
+    boost::asio::post(session_->strand(), [session = session_, reason = std::move(reason)] { session->on_transport_closed(reason); });
+  }
+
+  void send(std::string message) {
+    if (auto ws = ws_.lock()) ws->send_text(std::move(message));
+  }
+
+  void send_error(std::string_view why) {
+    std::string json;
+    write_error(json, why);
+    send(std::move(json));
+  }
+
+  void close(uint16_t code, const std::string &reason) {
+    if (auto ws = ws_.lock()) ws->close(code, std::string(utf8_prefix(reason, kMaxCloseReasonBytes)));
+  }
+
+  // A message that breaks the protocol: an error to the page and a warning to the host (a
+  // few times per call), never a crash; a peer that keeps at it is hung up on.
+  void invalid(const std::string &why) {
+    ++invalid_messages_;
+    if (invalid_messages_ <= kMaxWarningEvents) {
+      session_->on_transport_warning(why);
+      send_error(why);
+    }
+    if (invalid_messages_ == kMaxInvalidMessages) {
+      session_->on_transport_warning("closing: " + std::to_string(kMaxInvalidMessages) + " invalid messages");
+      close(kClosePolicy, "too many invalid messages");
+    }
+  }
+
+  // Weak: the connection owns this call (as its handler), never the other way round, so a
+  // runtime torn down mid close-handshake leaves no cycle behind.
+  std::weak_ptr<net::WebSocketConnection> ws_;
+  std::shared_ptr<core::Session> session_;
+  std::string record_dir_;
+  MessageParser parser_;
+  ClientMessage message_;
+  int page_rate_ = 0;
+  std::optional<audio::Resampler> up_;    // page rate -> session rate; set by start
+  std::optional<audio::Resampler> down_;  // session rate -> page rate
+  std::deque<std::string> marks_sent_;    // sent, not yet confirmed, oldest first
+  int invalid_messages_ = 0;
+  // Reused buffers: the frame path allocates nothing in steady state but the frame it sends.
+  std::vector<int16_t> page_pcm_;
+  std::vector<int16_t> session_pcm_;
+  std::vector<int16_t> page_out_;
+};
+
+// What the server's callbacks need. Shared with them, so a handshake still in flight
+// when the listener is destroyed finds it alive (and `open` false).
+struct ListenerState {
+  ListenerState(core::Runtime &rt, ListenerConfig cfg) : runtime(rt), config(std::move(cfg)) {}
+  core::Runtime &runtime;
+  const ListenerConfig config;
+  std::string id;
+  std::atomic<bool> open{true};
+};
+
+// %XX and '+' decoding of one query value; nullopt when malformed.
+std::optional<std::string> percent_decode(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The first `name` parameter of the target's query string, decoded.
+std::optional<std::string> query_parameter(std::string_view target, std::string_view name) {
+  const size_t question = target.find('?');
+  if (question == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(question + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const size_t equals = pair.find('=');
+    if (pair.substr(0, equals) != name) continue;
+    const std::string_view value = equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
+    // Malformed escapes are compared as written: they cannot match a token sent correctly.
+    return percent_decode(value).value_or(std::string(value));
+  }
+  return std::nullopt;
+}
+
+// Compares digests, so the time taken says nothing about the token's length or content.
+bool token_matches(std::string_view expected, std::string_view given) {
+  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char *>(expected.data()), expected.size(), a);
+  SHA256(reinterpret_cast<const unsigned char *>(given.data()), given.size(), b);
+  return CRYPTO_memcmp(a, b, sizeof a) == 0;
+}
+
+net::UpgradeDecision refuse(const ListenerState &state, const net::UpgradeRequest &request, std::string why) {
+  // The target is not logged: it carries the token.
+  state.runtime.logger().log(LogLevel::warn, "", "browser listener " + state.id + ": refused " + request.remote_address + ": " + why);
+  return {403, std::move(why)};
+}
+
+net::UpgradeDecision decide_upgrade(const ListenerState &state, const net::UpgradeRequest &request) {
+  if (!state.open.load()) return {503, "listener is shutting down"};
+  const auto &origins = state.config.allowed_origins;
+  if (!origins.empty()) {
+    // Browsers always send Origin on a WebSocket upgrade; a page elsewhere must not be able
+    // to ride on the user's network position (cross-site WebSocket hijacking).
+    const std::string origin = request.header("origin");
+    if (origin.empty()) return refuse(state, request, "missing Origin header");
+    if (std::find(origins.begin(), origins.end(), lower(origin)) == origins.end()) {
+      return refuse(state, request, "origin " + std::string(utf8_prefix(origin, 100)) + " is not allowed");
+    }
+  }
+  if (!state.config.auth_token.empty()) {
+    const auto token = query_parameter(request.target, "token");
+    if (!token) return refuse(state, request, "missing token (connect with ?token=...)");
+    if (!token_matches(state.config.auth_token, *token)) return refuse(state, request, "token does not match");
+  }
+  return {};
+}
+
+void accept_call(ListenerState &state, std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
+  auto &runtime = state.runtime;
+  if (!state.open.load()) return ws->close(kCloseTryLater, "listener is shutting down");
+  auto session = core::Session::create(runtime, ws->strand(), state.config.session, state.id);
+  if (!runtime.sessions().admit(session, state.id, state.config.max_calls)) {
+    const std::string reason = "server at capacity (" + std::to_string(runtime.sessions().count_of(state.id)) + " calls)";
+    runtime.post(core::make_event(core::EventType::session_rejected, "",
+                                  nlohmann::json{{"listener", state.id}, {"remote", request.remote_address}, {"reason", reason}}.dump()));
+    runtime.logger().log(LogLevel::warn, "", "browser listener " + state.id + ": refused " + request.remote_address + ": " + reason);
+    return ws->close(kCloseTryLater, reason);
+  }
+  auto call = std::make_shared<BrowserCall>(ws, session, state.config.record_dir);
+  session->attach(call);
+  if (state.config.behaviour) {
+    try {
+      state.config.behaviour->attach(session);
+    } catch (const std::exception &e) {
+      runtime.logger().log(LogLevel::error, "", "browser listener " + state.id + ": " + state.config.session.behaviour + ": " + e.what());
+      session->on_transport_closed("behaviour failed to start");
+      return ws->close(kCloseTryLater, "agent failed to start");
+    }
+  }
+  ws->start(call);
+}
+
+class BrowserListener final : public core::Listener {
+ public:
+  BrowserListener(core::Runtime &runtime, ListenerConfig config)
+      : state_(std::make_shared<ListenerState>(runtime, std::move(config))) {
+    auto decide = [state = state_](const net::UpgradeRequest &request) { return decide_upgrade(*state, request); };
+    auto accept = [state = state_](std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
+      accept_call(*state, std::move(ws), request);
+    };
+    auto log = [&runtime](int level, const std::string &message) {
+      runtime.logger().log(static_cast<LogLevel>(level), "", "browser listener: " + message);
+    };
+    auto pick = [&runtime]() -> boost::asio::io_context & { return runtime.io_context_for_call(); };
+    server_ = std::make_unique<net::WebSocketServer>(runtime.io_context(), state_->config.server, decide, accept, log, pick);
+    state_->id = listener_id_for(server_->port());
+    const auto &server = state_->config.server;
+    runtime.logger().log(LogLevel::info, "", "browser listener " + state_->id + " on " + (server_->tls() ? "wss://" : "ws://") +
+                                                 server.address + ":" + std::to_string(server_->port()) + server.path);
+  }
+
+  ~BrowserListener() override { stop_accepting(); }
+
+  const std::string &id() const noexcept override { return state_->id; }
+  const std::string &transport() const noexcept override { return transport_; }
+  uint16_t port() const noexcept override { return server_->port(); }
+
+  void stop_accepting() override {
+    state_->open = false;
+    server_->stop_accepting();
+  }
+
+  size_t drain(std::chrono::milliseconds deadline) override {
+    stop_accepting();
+    auto &sessions = state_->runtime.sessions();
+    if (sessions.wait_until_empty(state_->id, deadline)) return 0;
+    auto remaining = sessions.sessions_of(state_->id);
+    for (const auto &session : remaining) session->hang_up("server shutting down");
+    sessions.wait_until_empty(state_->id, std::chrono::seconds(5));
+    return remaining.size();
+  }
+
+ private:
+  std::shared_ptr<ListenerState> state_;
+  std::string transport_ = "browser";
+  std::unique_ptr<net::WebSocketServer> server_;
+};
+
+}  // namespace
+
+std::unique_ptr<core::Listener> start_listener(core::Runtime &runtime, const nlohmann::json &config) {
+  return std::make_unique<BrowserListener>(runtime, parse_config(config, runtime));
+}
+
+}  // namespace parley::browser

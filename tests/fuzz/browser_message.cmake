@@ -1,0 +1,1 @@
+parley_fuzz_target(browser_message MODULES browser)
