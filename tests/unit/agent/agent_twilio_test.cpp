@@ -341,3 +341,40 @@ TEST_F(TwilioAgent, ABackchannelDoesNotInterrupt) {
 
 }  // namespace
 }  // namespace parley::agent_testing
+
+namespace parley::agent_testing {
+namespace {
+
+TEST_F(TwilioAgent, AFailingModelIsReportedAndTheCallerHearsTheFallback) {
+  speech_.add_transcript("what are your opening hours");
+  llm_.server().clear_faults();  // instead of the fixed delay:
+  llm_.server().fail_next(401, {}, 10);  // a bad key, which is not retried
+  start(agent_config());
+  const auto report = call(Timeline(6000ms).at(300ms, "what are your opening hours"));
+  EXPECT_TRUE(report.connected);
+  const auto errors = log_.all(PARLEY_EVENT_SESSION_ERROR);
+  ASSERT_FALSE(errors.empty()) << ::testing::PrintToString(log_.story());
+  EXPECT_EQ(errors[0].payload["code"], "llm");
+  EXPECT_EQ(errors[0].payload["error"]["kind"], "auth");
+  EXPECT_THAT(errors[0].payload.dump(), ::testing::Not(HasSubstr(kKey))) << "no key in errors";
+  const auto turn = turns().at(0);
+  EXPECT_EQ(turn["agent_text"], "Sorry, I couldn't do that just now.");
+  EXPECT_FALSE(turn["interrupted"].get<bool>());
+}
+
+TEST_F(TwilioAgent, TheMaximumCallDurationEndsTheCallPolitely) {
+  speech_.add_transcript("tell me about your plans");
+  llm_.queue_reply("We have three plans for you today. The basic plan costs ten dollars a month. "
+                   "The premium plan costs thirty dollars a month.");
+  start(agent_config({{"max_call_duration_ms", 3500}, {"max_duration_message", "Time is up. Goodbye."}}));
+  const auto report = call(Timeline(12000ms).at(300ms, "tell me about your plans"));
+  EXPECT_TRUE(report.closed_by_server);
+  const auto all = turns();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all[0]["interrupted"].get<bool>()) << "cut by the time limit";
+  EXPECT_EQ(all[1]["agent_text"], "Time is up. Goodbye.");
+  EXPECT_EQ(log_.all(PARLEY_EVENT_SESSION_STOPPED).at(0).payload["reason"], "maximum call duration");
+}
+
+}  // namespace
+}  // namespace parley::agent_testing
