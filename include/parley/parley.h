@@ -241,7 +241,13 @@ typedef enum parley_event_type {
   PARLEY_EVENT_TOOL_CALL = 24,
   /** The caller interrupted the agent: {"turn", "heard_text", "resumed": bool}. "resumed"
    *  true: it was a false interruption (no words followed) and the agent went on speaking. */
-  PARLEY_EVENT_INTERRUPTION = 25
+  PARLEY_EVENT_INTERRUPTION = 25,
+  /** Host transport: send these touch tones on the call (the agent's send_dtmf tool):
+   *  {"digits": "12#"}. Comes after the agent audio delivered before it. */
+  PARLEY_EVENT_SEND_DTMF = 26,
+  /** Host transport: move the call to {"target": "..."} (the agent's transfer tool), once
+   *  the agent's last words before it have played; the agent says nothing more. */
+  PARLEY_EVENT_TRANSFER = 27
 } parley_event_type;
 
 /** An owned event record: type, session id, JSON payload, optional audio. */

@@ -26,6 +26,8 @@ const char *event_type_name(int type) noexcept {
     case EventType::turn: return "turn";
     case EventType::tool_call: return "tool_call";
     case EventType::interruption: return "interruption";
+    case EventType::send_dtmf: return "send_dtmf";
+    case EventType::transfer: return "transfer";
   }
   return "unknown";
 }

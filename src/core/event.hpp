@@ -30,6 +30,8 @@ enum class EventType : int {
   turn = 23,
   tool_call = 24,
   interruption = 25,
+  send_dtmf = 26,
+  transfer = 27,
 };
 
 const char *event_type_name(int type) noexcept;

@@ -295,6 +295,21 @@ void Session::set_observer(std::shared_ptr<SessionObserver> observer) {
 
 std::chrono::steady_clock::time_point Session::started_at() const noexcept { return impl_->started_at; }
 
+bool Session::send_dtmf(std::string_view digits) {
+  auto port = impl_->port.lock();
+  return port && impl_->state.load() == SessionState::active && port->send_dtmf(digits);
+}
+
+bool Session::transfer_supported() const {
+  auto port = impl_->port.lock();
+  return port && port->can_transfer();
+}
+
+bool Session::transfer(std::string_view target) {
+  auto port = impl_->port.lock();
+  return port && impl_->state.load() == SessionState::active && port->transfer(target);
+}
+
 void Session::emit_event(EventType type, std::string payload_json) {
   if (auto port = impl_->port.lock()) port->forward_event(type, payload_json);
   impl_->runtime.post(make_event(type, impl_->id, std::move(payload_json)));

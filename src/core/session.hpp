@@ -79,6 +79,12 @@ class MediaPort {
   virtual void clear() = 0;
   /// Ends the call; the transport reports back with Session::on_transport_closed().
   virtual void hang_up(std::string_view reason) = 0;
+  /// Sends touch tones on the call (0-9, *, #, and A-D). False when the transport cannot.
+  virtual bool send_dtmf(std::string_view digits) { (void)digits; return false; }
+  /// Moves the call to `target` (a number, a SIP URI, a queue: the far end's business).
+  /// False when the transport cannot.
+  virtual bool transfer(std::string_view target) { (void)target; return false; }
+  virtual bool can_transfer() const noexcept { return false; }
   /// An agent event about this call (transcript, state, turn...; see Session::emit_event),
   /// for transports whose far end shows it — a web page. Default: not forwarded.
   virtual void forward_event(EventType type, std::string_view payload_json) { (void)type, (void)payload_json; }
@@ -178,6 +184,11 @@ class Session : public std::enable_shared_from_this<Session> {
   /// Queues an event about this session for the host (payload: a JSON object as text) and
   /// offers it to the transport (MediaPort::forward_event). Call on the strand.
   void emit_event(EventType type, std::string payload_json);
+  /// Asks the transport to send tones / transfer the call (MediaPort). Call on the strand;
+  /// false when the transport cannot or the call is over.
+  bool send_dtmf(std::string_view digits);
+  bool transfer(std::string_view target);
+  bool transfer_supported() const;
   /// When the call started (steady clock); the epoch until then.
   std::chrono::steady_clock::time_point started_at() const noexcept;
 

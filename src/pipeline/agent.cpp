@@ -93,6 +93,7 @@ struct Turn {
   bool tool_timed_out = false;
   bool hang_up_after = false;
   std::string hang_up_reason;
+  std::string transfer_after;  // a target: the call moves there once the turn was heard
   bool interrupted = false;
   std::string heard_text;
   int tokens_in = 0;
@@ -209,7 +210,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   }
 
   void on_caller_audio(std::span<const int16_t> samples) override {
-    if (!stt_ || closed_) return;
+    if (!stt_ || closed_ || transferred_) return;
     push_to_stt(samples);
     frames_.insert(frames_.end(), samples.begin(), samples.end());
     const size_t n = vad_.frame_samples();
@@ -335,6 +336,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   void on_speech_stopped(milliseconds at) {
     caller_speaking_ = false;
     last_speech_end_ = at;
+    speech_stop_confirmed_at_ = now();
     interruption_pending_ = false;  // it ended without qualifying: a backchannel or a noise
     endpointer_.on_speech_end(at);
     if (stt_) stt_->finalize();
@@ -381,6 +383,9 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   void poll_endpointer() {
     auto end = endpointer_.poll(now());
     if (!end) return arm_endpoint_timer();
+    // The rule may have been met in the past of a backdated speech end; the turn ended only
+    // when the VAD had confirmed that end (its stop window later), and `endpointing` says so.
+    end->at = std::max(end->at, speech_stop_confirmed_at_);
     endpointer_.reset();
     if (trimmed(end->text).empty()) return;  // noise, or a cough: nothing was said
     const auto &interruption = config().interruption;
@@ -530,6 +535,12 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     set_state(AgentState::listening);
     if (turn->hang_up_after) {
       if (auto session = session_.lock()) session->hang_up(turn->hang_up_reason);
+      return;
+    }
+    if (!turn->transfer_after.empty()) {
+      transferred_ = true;  // the call is someone else's now: the agent stops listening
+      set_state(AgentState::idle);
+      if (auto session = session_.lock()) session->transfer(turn->transfer_after);
       return;
     }
     if (deferred_turn_) {
@@ -753,8 +764,10 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
       if (arguments.is_discarded()) arguments = call.arguments;
       turn.tool_log.push_back({{"id", call.id}, {"name", call.name}, {"arguments", arguments}});
       if (is_builtin(call.name)) {
-        add_tool_message(call.id, run_builtin(call.name, arguments).dump());
-        ask_again = ask_again || call.name != "hang_up";
+        const json result = run_builtin(call.name, arguments);
+        add_tool_message(call.id, result.dump());
+        // After hang_up or transfer the agent has nothing more to say, unless they failed.
+        ask_again = ask_again || result.contains("error") || call.name == "send_dtmf";
       } else if (const HostTool *tool = host_tool(call.name)) {
         start_host_tool(call, arguments, *tool);
       } else {
@@ -779,17 +792,36 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     return nullptr;
   }
 
+  static std::string string_argument(const json &arguments, const char *key) {
+    if (arguments.is_object() && arguments.contains(key) && arguments[key].is_string()) return arguments[key].get<std::string>();
+    return {};
+  }
+
   json run_builtin(const std::string &name, const json &arguments) {
     if (name == "hang_up") {
       turn_->hang_up_after = true;
-      turn_->hang_up_reason = "agent hung up";
-      if (arguments.is_object() && arguments.contains("reason") && arguments["reason"].is_string()) {
-        turn_->hang_up_reason = arguments["reason"].get<std::string>();
-      }
+      turn_->hang_up_reason = string_argument(arguments, "reason");
+      if (turn_->hang_up_reason.empty()) turn_->hang_up_reason = "agent hung up";
       return {{"ok", true}};
     }
-    // Neither Twilio Media Streams nor the browser can send tones or transfer from inside
-    // the media stream; docs/agent.md says how a host does it with a tool of its own.
+    auto session = session_.lock();
+    if (name == "send_dtmf") {
+      const std::string digits = string_argument(arguments, "digits");
+      if (digits.empty() || digits.find_first_not_of("0123456789*#ABCD") != std::string::npos) {
+        return {{"error", "digits must be 0-9, *, # or A-D"}};
+      }
+      if (session && session->send_dtmf(digits)) return {{"ok", true}};
+    } else {
+      const std::string target = string_argument(arguments, "target");
+      if (target.empty()) return {{"error", "target is required"}};
+      // Like hang_up, the transfer waits until what the agent said before it was heard.
+      if (session && session->transfer_supported()) {
+        turn_->transfer_after = target;
+        return {{"ok", true}};
+      }
+    }
+    // Twilio Media Streams and the browser protocol cannot send tones or move the call from
+    // inside the media stream; docs/agent.md says how a host does it with a tool of its own.
     return {{"error", name + " is not supported by this call's transport"}};
   }
 
@@ -980,11 +1012,13 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   int next_turn_ = 0;
   AgentState state_ = AgentState::idle;
   bool closed_ = false;
+  bool transferred_ = false;
 
   bool caller_speaking_ = false;
   milliseconds caller_speech_start_{0};
   std::string caller_words_;  // the latest transcript of the caller's current speech
   std::optional<milliseconds> last_speech_end_;
+  milliseconds speech_stop_confirmed_at_{0};  // when the VAD reported the latest speech end
   std::optional<milliseconds> last_final_at_;
   std::optional<EndOfTurn> deferred_turn_;
   bool interruption_pending_ = false;

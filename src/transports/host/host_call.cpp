@@ -53,6 +53,20 @@ class HostCall final : public core::MediaPort, public std::enable_shared_from_th
 
   void clear() override { runtime_.post(core::make_event(core::EventType::audio_clear, session_->id(), "{}")); }
 
+  // The host's own telephony sends the tones and moves the call; events in the same queue
+  // as the agent audio, so they arrive after the audio delivered before them.
+  bool send_dtmf(std::string_view digits) override {
+    runtime_.post(core::make_event(core::EventType::send_dtmf, session_->id(), nlohmann::json{{"digits", digits}}.dump()));
+    return true;
+  }
+
+  bool can_transfer() const noexcept override { return true; }
+
+  bool transfer(std::string_view target) override {
+    runtime_.post(core::make_event(core::EventType::transfer, session_->id(), nlohmann::json{{"target", target}}.dump()));
+    return true;
+  }
+
   void hang_up(std::string_view reason) override {
     boost::asio::post(session_->strand(), [session = session_, why = std::string(reason)] { session->on_transport_closed(why); });
   }

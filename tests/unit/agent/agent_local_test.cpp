@@ -40,3 +40,45 @@ TEST(AgentLocal, GreetsThenAnswersWhatTheCallerSaid) {
 
 }  // namespace
 }  // namespace parley::agent_testing
+
+namespace parley::agent_testing {
+namespace {
+
+// A flow whose greeting calls one built-in tool.
+nlohmann::json greeting_with_tool(const char *entry, const nlohmann::json &tool_call) {
+  const nlohmann::json flow{{"version", 1},
+                            {"start", "s"},
+                            {"states", {{"s", {{"entry", entry}, {"tool_call", tool_call}, {"end", true}}}}}};
+  return {{"stt", {{"provider", "pocketsphinx"}, {"jsgf", "#JSGF V1.0; grammar g; public <g> = yes | no;"}}},
+          {"llm", {{"provider", "scripted"}, {"flow_json", flow.dump()}, {"first_token_delay_ms", 10}}},
+          {"tts", {{"provider", "espeak"}}},
+          {"greet_from_llm", true},
+          {"builtin_tools", {"hang_up", "send_dtmf", "transfer"}}};
+}
+
+TEST(AgentHostTools, TransferHappensOnceTheLastWordsWereHeard) {
+  AgentCall call(greeting_with_tool("Let me put you through to the front desk.",
+                                    {{"name", "transfer"}, {"arguments", {{"target", "sip:desk@example.com"}}}}));
+  auto transfer = call.wait_for(PARLEY_EVENT_TRANSFER, 20s);
+  ASSERT_TRUE(transfer) << "no transfer event";
+  EXPECT_EQ(transfer->payload["target"], "sip:desk@example.com");
+  // The turn ended (all its audio heard) before the transfer was asked for.
+  auto turn = call.log().take(PARLEY_EVENT_TURN);
+  ASSERT_TRUE(turn);
+  EXPECT_LE(turn->at, transfer->at);
+  EXPECT_EQ(turn->payload["agent_text"], "Let me put you through to the front desk.");
+  EXPECT_GT(call.heard().size(), 16000u);
+}
+
+TEST(AgentHostTools, TonesGoToTheHost) {
+  AgentCall call(greeting_with_tool("Dialing the extension.", {{"name", "send_dtmf"}, {"arguments", {{"digits", "12#"}}}}));
+  auto dtmf = call.wait_for(PARLEY_EVENT_SEND_DTMF, 20s);
+  ASSERT_TRUE(dtmf);
+  EXPECT_EQ(dtmf->payload["digits"], "12#");
+  auto turn = call.wait_for(PARLEY_EVENT_TURN, 20s);
+  ASSERT_TRUE(turn);
+  EXPECT_EQ(turn->payload["tool_calls"][0]["name"], "send_dtmf");
+}
+
+}  // namespace
+}  // namespace parley::agent_testing
