@@ -19,6 +19,7 @@
 #include "core/session.hpp"
 #include "net/websocket_server.hpp"
 #include "transports/browser/protocol.hpp"
+#include "transports/common/websocket_listener.hpp"
 
 namespace parley::browser {
 namespace {
@@ -32,7 +33,6 @@ constexpr size_t kMaxCloseReasonBytes = 123;  // RFC 6455: a close frame's paylo
 constexpr uint16_t kCloseNormal = 1000;
 constexpr uint16_t kCloseUnsupported = 1003;
 constexpr uint16_t kClosePolicy = 1008;
-constexpr uint16_t kCloseTryLater = 1013;
 
 struct ListenerConfig {
   net::WebSocketServerOptions server;
@@ -112,17 +112,10 @@ ListenerConfig parse_config(const nlohmann::json &json, core::Runtime &runtime) 
   return config;
 }
 
-std::string listener_id_for(uint16_t port) {
-  static std::atomic<int> counter{0};
-  return "browser-" + std::to_string(port) + "-" + std::to_string(counter.fetch_add(1));
-}
-
 // One call: the WebSocket a page opened, the session it drives, and the conversions between
 // the page's rate and the session's. Everything runs on the connection's strand, which the
 // session shares.
-class BrowserCall final : public net::WebSocketConnection::Handler,
-                          public core::MediaPort,
-                          public std::enable_shared_from_this<BrowserCall> {
+class BrowserCall final : public transports::WebSocketCall, public std::enable_shared_from_this<BrowserCall> {
  public:
   BrowserCall(std::shared_ptr<net::WebSocketConnection> ws, std::shared_ptr<core::Session> session, std::string record_dir)
       : ws_(std::move(ws)), session_(std::move(session)), record_dir_(std::move(record_dir)) {}
@@ -292,16 +285,6 @@ class BrowserCall final : public net::WebSocketConnection::Handler,
   std::vector<int16_t> page_out_;
 };
 
-// What the server's callbacks need. Shared with them, so a handshake still in flight
-// when the listener is destroyed finds it alive (and `open` false).
-struct ListenerState {
-  ListenerState(core::Runtime &rt, ListenerConfig cfg) : runtime(rt), config(std::move(cfg)) {}
-  core::Runtime &runtime;
-  const ListenerConfig config;
-  std::string id;
-  std::atomic<bool> open{true};
-};
-
 // %XX and '+' decoding of one query value; nullopt when malformed.
 std::optional<std::string> percent_decode(std::string_view text) {
   auto hex = [](char c) -> int {
@@ -353,107 +336,51 @@ bool token_matches(std::string_view expected, std::string_view given) {
   return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
-net::UpgradeDecision refuse(const ListenerState &state, const net::UpgradeRequest &request, std::string why) {
+net::UpgradeDecision refuse(core::Runtime &runtime, const std::string &listener_id, const net::UpgradeRequest &request,
+                            std::string why) {
   // The target is not logged: it carries the token.
-  state.runtime.logger().log(LogLevel::warn, "", "browser listener " + state.id + ": refused " + request.remote_address + ": " + why);
+  runtime.logger().log(LogLevel::warn, "", "browser listener " + listener_id + ": refused " + request.remote_address + ": " + why);
   return {403, std::move(why)};
 }
 
-net::UpgradeDecision decide_upgrade(const ListenerState &state, const net::UpgradeRequest &request) {
-  if (!state.open.load()) return {503, "listener is shutting down"};
-  const auto &origins = state.config.allowed_origins;
+net::UpgradeDecision check_access(core::Runtime &runtime, const ListenerConfig &config, const net::UpgradeRequest &request,
+                                  const std::string &listener_id) {
+  auto refuse_because = [&](std::string why) { return refuse(runtime, listener_id, request, std::move(why)); };
+  const auto &origins = config.allowed_origins;
   if (!origins.empty()) {
     // Browsers always send Origin on a WebSocket upgrade; a page elsewhere must not be able
     // to ride on the user's network position (cross-site WebSocket hijacking).
     const std::string origin = request.header("origin");
-    if (origin.empty()) return refuse(state, request, "missing Origin header");
+    if (origin.empty()) return refuse_because("missing Origin header");
     if (std::find(origins.begin(), origins.end(), lower(origin)) == origins.end()) {
-      return refuse(state, request, "origin " + std::string(utf8_prefix(origin, 100)) + " is not allowed");
+      return refuse_because("origin " + std::string(utf8_prefix(origin, 100)) + " is not allowed");
     }
   }
-  if (!state.config.auth_token.empty()) {
+  if (!config.auth_token.empty()) {
     const auto token = query_parameter(request.target, "token");
-    if (!token) return refuse(state, request, "missing token (connect with ?token=...)");
-    if (!token_matches(state.config.auth_token, *token)) return refuse(state, request, "token does not match");
+    if (!token) return refuse_because("missing token (connect with ?token=...)");
+    if (!token_matches(config.auth_token, *token)) return refuse_because("token does not match");
   }
   return {};
 }
 
-void accept_call(ListenerState &state, std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
-  auto &runtime = state.runtime;
-  if (!state.open.load()) return ws->close(kCloseTryLater, "listener is shutting down");
-  auto session = core::Session::create(runtime, ws->strand(), state.config.session, state.id);
-  if (!runtime.sessions().admit(session, state.id, state.config.max_calls)) {
-    const std::string reason = "server at capacity (" + std::to_string(runtime.sessions().count_of(state.id)) + " calls)";
-    runtime.post(core::make_event(core::EventType::session_rejected, "",
-                                  nlohmann::json{{"listener", state.id}, {"remote", request.remote_address}, {"reason", reason}}.dump()));
-    runtime.logger().log(LogLevel::warn, "", "browser listener " + state.id + ": refused " + request.remote_address + ": " + reason);
-    return ws->close(kCloseTryLater, reason);
-  }
-  auto call = std::make_shared<BrowserCall>(ws, session, state.config.record_dir);
-  session->attach(call);
-  if (state.config.behaviour) {
-    try {
-      state.config.behaviour->attach(session);
-    } catch (const std::exception &e) {
-      runtime.logger().log(LogLevel::error, "", "browser listener " + state.id + ": " + state.config.session.behaviour + ": " + e.what());
-      session->on_transport_closed("behaviour failed to start");
-      return ws->close(kCloseTryLater, "agent failed to start");
-    }
-  }
-  ws->start(call);
-}
-
-class BrowserListener final : public core::Listener {
- public:
-  BrowserListener(core::Runtime &runtime, ListenerConfig config)
-      : state_(std::make_shared<ListenerState>(runtime, std::move(config))) {
-    auto decide = [state = state_](const net::UpgradeRequest &request) { return decide_upgrade(*state, request); };
-    auto accept = [state = state_](std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
-      accept_call(*state, std::move(ws), request);
-    };
-    auto log = [&runtime](int level, const std::string &message) {
-      runtime.logger().log(static_cast<LogLevel>(level), "", "browser listener: " + message);
-    };
-    auto pick = [&runtime]() -> boost::asio::io_context & { return runtime.io_context_for_call(); };
-    server_ = std::make_unique<net::WebSocketServer>(runtime.io_context(), state_->config.server, decide, accept, log, pick);
-    state_->id = listener_id_for(server_->port());
-    const auto &server = state_->config.server;
-    runtime.logger().log(LogLevel::info, "", "browser listener " + state_->id + " on " + (server_->tls() ? "wss://" : "ws://") +
-                                                 server.address + ":" + std::to_string(server_->port()) + server.path);
-  }
-
-  ~BrowserListener() override { stop_accepting(); }
-
-  const std::string &id() const noexcept override { return state_->id; }
-  const std::string &transport() const noexcept override { return transport_; }
-  uint16_t port() const noexcept override { return server_->port(); }
-
-  void stop_accepting() override {
-    state_->open = false;
-    server_->stop_accepting();
-  }
-
-  size_t drain(std::chrono::milliseconds deadline) override {
-    stop_accepting();
-    auto &sessions = state_->runtime.sessions();
-    if (sessions.wait_until_empty(state_->id, deadline)) return 0;
-    auto remaining = sessions.sessions_of(state_->id);
-    for (const auto &session : remaining) session->hang_up("server shutting down");
-    sessions.wait_until_empty(state_->id, std::chrono::seconds(5));
-    return remaining.size();
-  }
-
- private:
-  std::shared_ptr<ListenerState> state_;
-  std::string transport_ = "browser";
-  std::unique_ptr<net::WebSocketServer> server_;
-};
-
 }  // namespace
 
-std::unique_ptr<core::Listener> start_listener(core::Runtime &runtime, const nlohmann::json &config) {
-  return std::make_unique<BrowserListener>(runtime, parse_config(config, runtime));
+std::unique_ptr<core::Listener> start_listener(core::Runtime &runtime, const nlohmann::json &json) {
+  auto config = std::make_shared<const ListenerConfig>(parse_config(json, runtime));
+  transports::WebSocketListenerSpec spec;
+  spec.transport = "browser";
+  spec.server = config->server;
+  spec.session = config->session;
+  spec.behaviour = config->behaviour;
+  spec.max_calls = config->max_calls;
+  spec.check_upgrade = [&runtime, config](const net::UpgradeRequest &request, const std::string &id, bool) {
+    return check_access(runtime, *config, request, id);
+  };
+  spec.make_call = [config](std::shared_ptr<net::WebSocketConnection> ws, std::shared_ptr<core::Session> session) {
+    return std::make_shared<BrowserCall>(std::move(ws), std::move(session), config->record_dir);
+  };
+  return transports::start_websocket_listener(runtime, std::move(spec));
 }
 
 }  // namespace parley::browser

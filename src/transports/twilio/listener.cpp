@@ -16,6 +16,7 @@
 #include "core/session.hpp"
 #include "net/base64.hpp"
 #include "net/websocket_server.hpp"
+#include "transports/common/websocket_listener.hpp"
 #include "transports/twilio/protocol.hpp"
 #include "transports/twilio/signature.hpp"
 
@@ -30,7 +31,6 @@ constexpr int kMaxInvalidMessages = 200;   // a peer this broken is not Twilio: 
 constexpr uint16_t kCloseNormal = 1000;
 constexpr uint16_t kCloseUnsupported = 1003;
 constexpr uint16_t kClosePolicy = 1008;
-constexpr uint16_t kCloseTryLater = 1013;
 
 struct ListenerConfig {
   net::WebSocketServerOptions server;
@@ -83,17 +83,10 @@ ListenerConfig parse_config(const nlohmann::json &json, core::Runtime &runtime) 
   return config;
 }
 
-std::string listener_id_for(uint16_t port) {
-  static std::atomic<int> counter{0};
-  return "twilio-" + std::to_string(port) + "-" + std::to_string(counter.fetch_add(1));
-}
-
 // One call: the WebSocket Twilio opened, the session it drives, and the audio conversions
 // between Twilio's 8 kHz μ-law and the session rate. Everything runs on the connection's
 // strand, which the session shares.
-class TwilioCall final : public net::WebSocketConnection::Handler,
-                         public core::MediaPort,
-                         public std::enable_shared_from_this<TwilioCall> {
+class TwilioCall final : public transports::WebSocketCall, public std::enable_shared_from_this<TwilioCall> {
  public:
   TwilioCall(core::Runtime &runtime, std::shared_ptr<net::WebSocketConnection> ws,
              std::shared_ptr<core::Session> session, std::string record_dir)
@@ -286,106 +279,37 @@ class TwilioCall final : public net::WebSocketConnection::Handler,
   std::string base64_;
 };
 
-// What the server's callbacks need. Shared with them, so a handshake still in flight
-// when the listener is destroyed finds it alive (and `open` false).
-struct ListenerState {
-  ListenerState(core::Runtime &rt, ListenerConfig cfg) : runtime(rt), config(std::move(cfg)) {}
-  core::Runtime &runtime;
-  const ListenerConfig config;
-  std::string id;
-  bool tls = false;
-  std::atomic<bool> open{true};
-};
-
-net::UpgradeDecision decide_upgrade(const ListenerState &state, const net::UpgradeRequest &request) {
-  if (!state.open.load()) return {503, "listener is shutting down"};
-  if (state.config.auth_token.empty()) return {};
+// The upgrade must carry a valid X-Twilio-Signature when an auth token is configured.
+net::UpgradeDecision check_signature(core::Runtime &runtime, const ListenerConfig &config, const net::UpgradeRequest &request,
+                                     const std::string &listener_id, bool tls) {
+  if (config.auth_token.empty()) return {};
   const std::string signature = request.header("x-twilio-signature");
-  std::string url = state.config.public_url;
-  if (url.empty()) url = std::string(state.tls ? "wss://" : "ws://") + request.header("host") + request.target;
-  if (validate_signature(state.config.auth_token, signature, url)) return {};
-  state.runtime.logger().log(LogLevel::warn, "", "twilio listener " + state.id + ": refused " + request.remote_address +
-                                                     (signature.empty() ? ": no X-Twilio-Signature" : ": X-Twilio-Signature mismatch") +
-                                                     " for " + url);
+  std::string url = config.public_url;
+  if (url.empty()) url = std::string(tls ? "wss://" : "ws://") + request.header("host") + request.target;
+  if (validate_signature(config.auth_token, signature, url)) return {};
+  runtime.logger().log(LogLevel::warn, "", "twilio listener " + listener_id + ": refused " + request.remote_address +
+                                               (signature.empty() ? ": no X-Twilio-Signature" : ": X-Twilio-Signature mismatch") +
+                                               " for " + url);
   return {403, signature.empty() ? "missing X-Twilio-Signature" : "X-Twilio-Signature does not match"};
 }
 
-void accept_call(ListenerState &state, std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
-  auto &runtime = state.runtime;
-  if (!state.open.load()) return ws->close(kCloseTryLater, "listener is shutting down");
-  auto session = core::Session::create(runtime, ws->strand(), state.config.session, state.id);
-  if (!runtime.sessions().admit(session, state.id, state.config.max_calls)) {
-    const std::string reason = "server at capacity (" + std::to_string(runtime.sessions().count_of(state.id)) + " calls)";
-    runtime.post(core::make_event(core::EventType::session_rejected, "",
-                                  nlohmann::json{{"listener", state.id}, {"remote", request.remote_address}, {"reason", reason}}.dump()));
-    runtime.logger().log(LogLevel::warn, "", "twilio listener " + state.id + ": refused " + request.remote_address + ": " + reason);
-    return ws->close(kCloseTryLater, reason);
-  }
-  auto call = std::make_shared<TwilioCall>(runtime, ws, session, state.config.record_dir);
-  session->attach(call);
-  if (state.config.behaviour) {
-    try {
-      state.config.behaviour->attach(session);
-    } catch (const std::exception &e) {
-      runtime.logger().log(LogLevel::error, "", "twilio listener " + state.id + ": " + state.config.session.behaviour + ": " + e.what());
-      session->on_transport_closed("behaviour failed to start");
-      return ws->close(kCloseTryLater, "agent failed to start");
-    }
-  }
-  ws->start(call);
-}
-
-class TwilioListener final : public core::Listener {
- public:
-  TwilioListener(core::Runtime &runtime, ListenerConfig config)
-      : state_(std::make_shared<ListenerState>(runtime, std::move(config))) {
-    auto decide = [state = state_](const net::UpgradeRequest &request) { return decide_upgrade(*state, request); };
-    auto accept = [state = state_](std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
-      accept_call(*state, std::move(ws), request);
-    };
-    auto log = [&runtime](int level, const std::string &message) {
-      runtime.logger().log(static_cast<LogLevel>(level), "", "twilio listener: " + message);
-    };
-    auto pick = [&runtime]() -> boost::asio::io_context & { return runtime.io_context_for_call(); };
-    server_ = std::make_unique<net::WebSocketServer>(runtime.io_context(), state_->config.server, decide, accept, log, pick);
-    state_->id = listener_id_for(server_->port());
-    state_->tls = server_->tls();
-    const auto &server = state_->config.server;
-    runtime.logger().log(LogLevel::info, "", "twilio listener " + state_->id + " on " + (state_->tls ? "wss://" : "ws://") +
-                                                 server.address + ":" + std::to_string(server_->port()) + server.path);
-  }
-
-  ~TwilioListener() override { stop_accepting(); }
-
-  const std::string &id() const noexcept override { return state_->id; }
-  const std::string &transport() const noexcept override { return transport_; }
-  uint16_t port() const noexcept override { return server_->port(); }
-
-  void stop_accepting() override {
-    state_->open = false;
-    server_->stop_accepting();
-  }
-
-  size_t drain(std::chrono::milliseconds deadline) override {
-    stop_accepting();
-    auto &sessions = state_->runtime.sessions();
-    if (sessions.wait_until_empty(state_->id, deadline)) return 0;
-    auto remaining = sessions.sessions_of(state_->id);
-    for (const auto &session : remaining) session->hang_up("server shutting down");
-    sessions.wait_until_empty(state_->id, std::chrono::seconds(5));
-    return remaining.size();
-  }
-
- private:
-  std::shared_ptr<ListenerState> state_;
-  std::string transport_ = "twilio";
-  std::unique_ptr<net::WebSocketServer> server_;
-};
-
 }  // namespace
 
-std::unique_ptr<core::Listener> start_listener(core::Runtime &runtime, const nlohmann::json &config) {
-  return std::make_unique<TwilioListener>(runtime, parse_config(config, runtime));
+std::unique_ptr<core::Listener> start_listener(core::Runtime &runtime, const nlohmann::json &json) {
+  auto config = std::make_shared<const ListenerConfig>(parse_config(json, runtime));
+  transports::WebSocketListenerSpec spec;
+  spec.transport = "twilio";
+  spec.server = config->server;
+  spec.session = config->session;
+  spec.behaviour = config->behaviour;
+  spec.max_calls = config->max_calls;
+  spec.check_upgrade = [&runtime, config](const net::UpgradeRequest &request, const std::string &id, bool tls) {
+    return check_signature(runtime, *config, request, id, tls);
+  };
+  spec.make_call = [&runtime, config](std::shared_ptr<net::WebSocketConnection> ws, std::shared_ptr<core::Session> session) {
+    return std::make_shared<TwilioCall>(runtime, std::move(ws), std::move(session), config->record_dir);
+  };
+  return transports::start_websocket_listener(runtime, std::move(spec));
 }
 
 }  // namespace parley::twilio
