@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # C# binding: installs what is missing (Debian 12: Mono, NUnit 2.6, SWIG, a C compiler),
 # generates the P/Invoke layer with SWIG, builds the glue and the Parley assembly against
-# the engine install in PARLEY_PREFIX, and runs the NUnit tests on Mono.
+# the engine install in PARLEY_PREFIX, runs the NUnit tests on Mono, then
+# examples/csharp/run.sh (the agent example answers two `parley loadgen` calls).
 # Default PARLEY_PREFIX: <repo>/build/release/install
 # (`cmake --install build/release --prefix build/release/install`).
 set -euo pipefail
@@ -48,4 +49,7 @@ else
   echo "csharp: 0 passed, 1 failed (no NUnit result)"
   [ $status -ne 0 ] || status=1
 fi
-exit $status
+[ $status -eq 0 ] || exit $status
+
+# The agent example (examples/csharp) answers two `parley loadgen` calls.
+"$root/examples/csharp/run.sh"

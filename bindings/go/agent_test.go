@@ -203,6 +203,36 @@ func TestAgentHostSession(t *testing.T) {
 		t.Errorf("agent transcript lines %q", agentLines)
 	}
 
+	// The runtime's counters saw the call end, both turns, the tool call and the answer's
+	// voice-to-voice latency (the greeting has no speech end, so it records none).
+	id := s.ID()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for stopped := false; !stopped; {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no session_stopped after Close")
+		case ev := <-events:
+			stopped = ev.Type == parley.EventSessionStopped && ev.SessionID == id
+		}
+	}
+	stats, err := rt.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("runtime stats: %s", stats.JSON)
+	if stats.Calls.Started < 1 || stats.Calls.Ended < 1 || stats.Frames.Caller == 0 || stats.Frames.Agent == 0 {
+		t.Errorf("stats: calls %+v, frames %+v", stats.Calls, stats.Frames)
+	}
+	if stats.Agent.Turns < 2 || stats.Agent.ToolCalls < 1 || stats.Agent.ToolTimeouts != 0 {
+		t.Errorf("stats: agent %+v", stats.Agent)
+	}
+	v2v := stats.LatencyMS.VoiceToVoice
+	if v2v.Count < 1 || v2v.Max <= 0 || v2v.P50 > v2v.Max || stats.LatencyMS.Endpointing.Count < 1 {
+		t.Errorf("stats: latency %+v", stats.LatencyMS)
+	}
+
 	// A session that runs no agent has no tools to answer; nor has a closed handle.
 	plain, err := rt.CreateHostSession(`{"behaviour": "host"}`)
 	if err != nil {

@@ -385,6 +385,16 @@ func TestTwilioEchoCall(t *testing.T) {
 	}
 	t.Logf("2 echo calls: DTMF events %v, mark events %v; stopped: %+v", dtmf, marks, stopped)
 
+	// Both calls are counted (session_stopped is posted after the call is counted ended).
+	stats, err := rt.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Calls.Started != 2 || stats.Calls.Ended != 2 || stats.Frames.Caller == 0 || stats.Frames.Agent == 0 ||
+		stats.Agent.Turns != 0 || stats.LatencyMS.VoiceToVoice.Count != 0 {
+		t.Errorf("stats after 2 echo calls: %s", stats.JSON)
+	}
+
 	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stopCancel()
 	if n, err := l.Stop(stopCtx); err != nil || n != 0 {
@@ -831,6 +841,9 @@ func TestNilAndClosedHandles(t *testing.T) {
 	if _, err := b.Prepare("[]"); !errors.Is(err, parley.StatusInvalid) {
 		t.Error(err)
 	}
+	if _, err := rt.Stats(); !errors.Is(err, parley.StatusInvalid) {
+		t.Error(err)
+	}
 	if _, ok := <-rt.Events(); ok {
 		t.Error("nil runtime's Events channel is open")
 	}
@@ -850,6 +863,7 @@ func TestNilAndClosedHandles(t *testing.T) {
 		"create":      capi.Parley_runtime_create(nil, "{}"),
 		"poll":        capi.Parley_go_poll_batch(nil, nil, 0, nil, 0, 0, 0),
 		"stats":       capi.Parley_budget_stats_json(nil, 0),
+		"rt_stats":    capi.Parley_runtime_stats_json(nil, 0),
 		"count":       capi.Parley_budget_count_tokens(nil, 0, "x"),
 		"wait_mark":   capi.Parley_session_wait_mark(nil, 0, "x", 0),
 		"listen_stop": capi.Parley_listener_stop(nil, 0, 0),
@@ -886,6 +900,9 @@ func TestNilAndClosedHandles(t *testing.T) {
 	}
 	if _, err := lst.Stop(ctx); !errors.Is(err, parley.ErrClosed) {
 		t.Errorf("Stop on a listener of a closed runtime: %v", err)
+	}
+	if _, err := live.Stats(); !errors.Is(err, parley.ErrClosed) {
+		t.Errorf("Stats on a closed runtime: %v", err)
 	}
 	if err := sess.Close(); err != nil {
 		t.Error(err)

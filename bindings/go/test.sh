@@ -7,7 +7,7 @@
 # --prefix build/release/install). Installs what it needs on Debian when missing (gcc,
 # pkg-config, swig), checks that internal/capi is what SWIG generates from
 # bindings/swig/parley.i, runs `go vet` and `go test -race` with GODEBUG=cgocheck=1, then
-# builds examples/go and answers two `parley loadgen` calls with it.
+# runs examples/go/run.sh (the agent example answers two `parley loadgen` calls).
 # Benchmarks are not run here: go test -run '^$' -bench . (see bench_test.go).
 set -euo pipefail
 
@@ -61,51 +61,5 @@ cd "$here"
 "$GO" test -race -count=1 -timeout 300s ./...
 
 # ---- the example answers real calls ----------------------------------------------------
-example_dir="$root/examples/go"
-work="$(mktemp -d "${TMPDIR:-/tmp}/parley-go-example.XXXXXX")"
-agent_pid=""
-cleanup() {
-  [[ -n "$agent_pid" ]] && kill "$agent_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-(cd "$example_dir" && "$GO" vet . && "$GO" build -o "$work/echo-agent" .)
-"$work/echo-agent" -listen 127.0.0.1:0 -calls 2 -drain 5s >"$work/agent.out" 2>&1 &
-agent_pid=$!
-port=""
-for _ in $(seq 100); do
-  port="$(sed -n 's#.*listening on ws://127.0.0.1:\([0-9]*\)/twilio.*#\1#p' "$work/agent.out")"
-  [[ -n "$port" ]] && break
-  sleep 0.1
-done
-if [[ -z "$port" ]]; then
-  echo "test.sh: the example did not start:" >&2
-  cat "$work/agent.out" >&2
-  exit 1
-fi
-"$PARLEY_PREFIX/bin/parley" loadgen --url "ws://127.0.0.1:$port/twilio" --calls 2 --duration 2 \
-  --dtmf-every 0.7 --json >"$work/loadgen.json" 2>"$work/loadgen.err" || {
-  echo "test.sh: parley loadgen against the example failed:" >&2
-  cat "$work/loadgen.json" "$work/loadgen.err" "$work/agent.out" >&2
-  exit 1
-}
-for _ in $(seq 100); do
-  kill -0 "$agent_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if kill -0 "$agent_pid" 2>/dev/null; then
-  echo "test.sh: the example did not exit after two calls" >&2
-  cat "$work/agent.out" >&2
-  exit 1
-fi
-wait "$agent_pid"
-agent_pid=""
-cat "$work/agent.out"
-started=$(grep -c ' session_started ' "$work/agent.out" || true)
-stopped=$(grep -c ' session_stopped ' "$work/agent.out" || true)
-dtmf=$(grep -c ' dtmf ' "$work/agent.out" || true)
-if [[ $started != 2 || $stopped != 2 || $dtmf -lt 2 ]]; then
-  echo "test.sh: the example printed $started started, $stopped stopped, $dtmf dtmf events (want 2, 2, >= 2)" >&2
-  exit 1
-fi
-echo "example: 1 passed, 0 failed"
+# examples/go: the appointment agent, answering two `parley loadgen` calls.
+"$root/examples/go/run.sh"

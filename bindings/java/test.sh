@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Java binding: installs what is missing (Debian 12), generates the JNI layer with SWIG,
-# builds it against the engine install in PARLEY_PREFIX, and runs the JUnit 5 tests
-# through Maven. Default PARLEY_PREFIX: <repo>/build/release/install
+# builds it against the engine install in PARLEY_PREFIX, runs the JUnit 5 tests through
+# Maven, then examples/java/run.sh (the agent example answers two `parley loadgen` calls).
+# Default PARLEY_PREFIX: <repo>/build/release/install
 # (`cmake --install build/release --prefix build/release/install`).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,4 +47,7 @@ for report in target/surefire-reports/TEST-*.xml; do
   failed=$((failed + $(attr failures) + $(attr errors)))
 done
 echo "java: $((tests - failed - skipped)) passed, $failed failed, $skipped skipped"
-exit $status
+[ $status -eq 0 ] || exit $status
+
+# The agent example (examples/java) answers two `parley loadgen` calls.
+"$root/examples/java/run.sh"

@@ -294,6 +294,41 @@ export interface RuntimeEvents {
   close: [];
 }
 
+/** A latency distribution over 1 ms buckets, in milliseconds (only `count` while it is 0). */
+export interface LatencyStats {
+  count: number;
+  p50?: number;
+  p95?: number;
+  p99?: number;
+  max?: number;
+}
+
+/** What every call of a runtime added up to: runtime.stats() (docs/agent.md, "Runtime counters"). */
+export interface RuntimeStats {
+  calls: { active: number; started: number; ended: number };
+  frames: { caller: number; agent: number; audio_events_dropped: number };
+  agent: {
+    turns: number;
+    interruptions: number;
+    false_interruptions: number;
+    tool_calls: number;
+    tool_timeouts: number;
+    provider_errors: number;
+    tokens_in: number;
+    tokens_out: number;
+  };
+  latency_ms: {
+    /** Caller speech end to the first agent frame of the answer. */
+    voice_to_voice: LatencyStats;
+    endpointing: LatencyStats;
+    stt_final: LatencyStats;
+    llm_first_token: LatencyStats;
+    tts_first_byte: LatencyStats;
+    /** Caller speech start to the transport's clear. */
+    barge_in: LatencyStats;
+  };
+}
+
 /** A Parley runtime. */
 export declare class Runtime extends EventEmitter {
   /** Throws ParleyError PARLEY_ECONFIG naming the JSON path of a bad key. */
@@ -302,6 +337,8 @@ export declare class Runtime extends EventEmitter {
   /** Live sessions (started and not stopped). */
   readonly sessions: Session[];
   postEvent(payload: unknown): void;
+  /** The runtime's counters and latency distributions since it was created. */
+  stats(): RuntimeStats;
   log(level: LogLevelName | number, message: string): void;
   /** Delivers log records at or above `level` as 'log' events; null stops. */
   setLogLevel(level: LogLevelName | number | null): void;

@@ -152,6 +152,12 @@ static parley_runtime *parley_swig_runtime_create(const char *config_json) {
   return out;
 }
 
+static char *parley_swig_runtime_stats_json(parley_runtime *runtime) {
+  char *out = NULL;
+  parley_swig_status = parley_runtime_stats_json(&out, runtime);
+  return out;
+}
+
 /* NULL when no event arrived in time: PARLEY_ETIMEOUT is an outcome, not an error. */
 static parley_event *parley_swig_runtime_poll_event(parley_runtime *runtime, int timeout_ms) {
   parley_event *out = NULL;
@@ -281,6 +287,10 @@ PARLEY_CHECKED_HELPER(parley_swig_runtime_poll_event)
 parley_event *parley_swig_runtime_poll_event(parley_runtime *runtime, int timeout_ms);
 PARLEY_CHECKED(parley_runtime_post_event)
 int parley_runtime_post_event(parley_runtime *runtime, const char *payload_json);
+/* The runtime's counters and latency distributions, as JSON (docs/agent.md). */
+%newobject parley_swig_runtime_stats_json;
+PARLEY_CHECKED_HELPER(parley_swig_runtime_stats_json)
+char *parley_swig_runtime_stats_json(parley_runtime *runtime);
 
 /* Events. The binding copies what it needs and releases the record at once. */
 int parley_event_type_of(const parley_event *event);

@@ -353,6 +353,7 @@ PARLEY_GO_BORROWED_STRING(parley_session_id)
 %ignore parley_swig_version_number;
 %ignore parley_swig_runtime_create;
 %ignore parley_swig_runtime_poll_event;
+%ignore parley_swig_runtime_stats_json;
 %ignore parley_swig_event_audio_count;
 %ignore parley_swig_event_audio_rate;
 %ignore parley_swig_event_audio_copy;
@@ -375,6 +376,7 @@ PARLEY_GO_BORROWED_STRING(parley_session_id)
 void parley_version_numbers(int *major, int *minor, int *patch);
 int parley_runtime_create(parley_runtime **out, const char *config_json);
 int parley_runtime_poll_event(parley_event **out, parley_runtime *runtime, int timeout_ms);
+int parley_runtime_stats_json(char **out_json, parley_runtime *runtime);
 int parley_listener_start(parley_listener **out, parley_runtime *runtime, const char *config_json);
 int parley_listener_stop(size_t *out_hung_up, parley_listener *listener, int drain_timeout_ms);
 int parley_session_open(parley_session **out, parley_runtime *runtime, const char *session_id);

@@ -1,33 +1,20 @@
 #!/usr/bin/env bash
-# Builds the Java binding if needed, starts EchoAgent on a free port, drives two calls at it
-# with `parley loadgen`, and checks that both calls completed and their events were printed.
-#   PARLEY_PREFIX=<engine install> examples/java/run.sh
+# Builds the Java binding's jar (natives inside), runs the agent example (Agent.java, in
+# source-file mode with the jar alone on the class path) and answers two `parley loadgen`
+# calls with it (bindings/run-example.sh says what is checked).
+#   PARLEY_PREFIX=<engine install> examples/java/run.sh     (default: build/release/install)
+# bindings/java/test.sh runs it after the JUnit tests.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(git -C "$here" rev-parse --show-toplevel 2>/dev/null || (cd "$here/../.." && pwd))"
+root="$(cd "$here/../.." && pwd)"
 export PARLEY_PREFIX="${PARLEY_PREFIX:-$root/build/release/install}"
+PARLEY_PREFIX="$(cd "$PARLEY_PREFIX" && pwd)"
 binding="$root/bindings/java"
 version="$(cat "$root/VERSION")"
 jar="$binding/target/parley-$version.jar"
-if [ ! -f "$jar" ]; then
-  (cd "$binding" && mvn -B -q -DskipTests -Drevision="$version" package 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
-fi
+# Always (re)packaged: a jar left from an older build would lack newer classes.
+(cd "$binding" && mvn -B -q -DskipTests -Drevision="$version" package 2>&1 | sed 's/\x1b\[[0-9;]*m//g')
+[[ -f "$jar" ]] || { echo "examples/java: no $jar after mvn package" >&2; exit 1; }
 
-log="$(mktemp /tmp/parley-java-example.XXXXXX)"
-trap 'rm -f "$log"; [ -n "${agent:-}" ] && kill "$agent" 2>/dev/null || true' EXIT
-java -cp "$jar" "$here/EchoAgent.java" --port 0 --calls 2 >"$log" 2>&1 &
-agent=$!
-for _ in $(seq 100); do
-  port="$(sed -n 's|.*listening on ws://127.0.0.1:\([0-9]*\)/twilio.*|\1|p' "$log")"
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "${port:-}" ] || { cat "$log"; echo "run.sh: EchoAgent did not start" >&2; exit 1; }
-"$PARLEY_PREFIX/bin/parley" loadgen --url "ws://127.0.0.1:$port/twilio" --calls 2 --duration 3 \
-  --dtmf-every 1 2>/dev/null | grep -E "^(calls_completed|failures|protocol_errors|frames_lost)"
-wait "$agent"
-agent=""
-cat "$log"
-[ "$(grep -c '^stopped ' "$log")" -eq 2 ] && [ "$(grep -c '^started ' "$log")" -eq 2 ] \
-  && grep -q '^dtmf ' "$log" && grep -q '^mark ' "$log"
-echo "examples/java: ok"
+# The natives come from the jar (extracted by NativeLoader), not from PARLEY_PREFIX.
+env -u PARLEY_LIBRARY_PATH "$root/bindings/run-example.sh" java -- java -cp "$jar" "$here/Agent.java"

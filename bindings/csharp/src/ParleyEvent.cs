@@ -51,6 +51,19 @@ namespace Parley
         /// <summary>The JSON payload (at least "{}").</summary>
         public string Payload { get; private set; }
 
+        /// <summary>
+        /// The payload parsed (the assembly has no JSON dependency): a JSON object is a
+        /// Dictionary&lt;string, object&gt; (an empty one when the payload is not an object), an
+        /// array a List&lt;object&gt;, a number a double, plus string, bool and null. Parsed on
+        /// each call, e.g. for a Transcript event:
+        /// <code>var line = ev.PayloadMap(); if (line["final"] is true) Console.WriteLine(line["text"]);</code>
+        /// </summary>
+        /// <exception cref="System.FormatException">The payload is not valid JSON.</exception>
+        public System.Collections.Generic.Dictionary<string, object> PayloadMap()
+        {
+            return MiniJson.Object(MiniJson.Parse(string.IsNullOrEmpty(Payload) ? "{}" : Payload));
+        }
+
         /// <summary>PCM16 mono samples; empty when the event carries no audio.</summary>
         public short[] Audio { get; private set; }
 

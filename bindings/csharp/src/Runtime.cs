@@ -313,6 +313,21 @@ namespace Parley
             ParleyNative.parley_runtime_post_event(handle, payloadJson);
         }
 
+        /// <summary>
+        /// The runtime's counters and latency distributions since it was created (calls, frames,
+        /// agent turns, tools, tokens, latency percentiles). Thread-safe; calls may be running.
+        /// </summary>
+        public RuntimeStats Stats()
+        {
+            return new RuntimeStats(StatsJson());
+        }
+
+        /// <summary><see cref="Stats"/> as the engine's JSON document.</summary>
+        public string StatsJson()
+        {
+            return ParleyNative.parley_swig_runtime_stats_json(handle);
+        }
+
         /// <summary>Writes one record through the runtime's logger (with redaction).</summary>
         public void Log(LogLevel level, string message)
         {

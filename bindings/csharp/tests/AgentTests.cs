@@ -167,6 +167,28 @@ namespace Parley.Tests
                     StringAssert.Contains("How can I help?", joined);
                     StringAssert.Contains("Let me check.", joined);
                     StringAssert.Contains("Your order shipped.", joined);
+
+                    // The runtime's counters saw the call end, both turns, the tool call and the
+                    // answer's voice-to-voice latency (the greeting has no speech end: none).
+                    string stoppedId = session.Id;
+                    session.CloseAsync();
+                    var stopClock = Stopwatch.StartNew();
+                    while (true)
+                    {
+                        ParleyEvent ev;
+                        if (stopClock.ElapsedMilliseconds > 10000) Assert.Fail("no session_stopped after CloseAsync");
+                        if (events.TryTake(out ev, 100) && ev.Type == EventType.SessionStopped && ev.SessionId == stoppedId) break;
+                    }
+                    RuntimeStats stats = runtime.Stats();
+                    Assert.IsTrue(stats.CallsStarted >= 1 && stats.CallsEnded >= 1, stats.Json);
+                    Assert.IsTrue(stats.CallerFrames > 0 && stats.AgentFrames > 0, stats.Json);
+                    Assert.IsTrue(stats.Turns >= 2 && stats.ToolCalls >= 1, stats.Json);
+                    Assert.AreEqual(0, stats.ToolTimeouts, stats.Json);
+                    RuntimeStats.Latency v2v = stats.VoiceToVoice;
+                    Assert.IsTrue(v2v.Count >= 1 && v2v.Max > 0 && v2v.P50 <= v2v.Max, stats.Json);
+                    Assert.AreEqual(v2v, stats.LatencyOf("voice_to_voice"));
+                    Assert.GreaterOrEqual(stats.Endpointing.Count, 1, stats.Json);
+                    Assert.IsTrue(MiniJson.Object(MiniJson.Parse(runtime.StatsJson())).ContainsKey("latency_ms"));
                 }
 
                 // A session that runs no agent has no tools to answer; nor has a disposed handle.
@@ -177,6 +199,10 @@ namespace Parley.Tests
                 plain.Dispose();
                 Assert.Throws<ObjectDisposedException>(() => plain.ToolResult("call_0_0", "{}"));
             }
+            // A disposed runtime has no stats.
+            Runtime disposed = Runtime.Create(RuntimeTests.Quiet);
+            disposed.Dispose();
+            Assert.Throws<ObjectDisposedException>(() => disposed.Stats());
         }
 
         [Test]

@@ -70,6 +70,13 @@ namespace Parley.Tests
 
                     var deadline = DateTime.UtcNow.AddSeconds(10);
                     while (Count(events, EventType.SessionStopped) < 2 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+                    // Both calls are counted (session_stopped is posted after the call is counted ended).
+                    RuntimeStats stats = runtime.Stats();
+                    Assert.AreEqual(2, stats.CallsStarted, stats.Json);
+                    Assert.AreEqual(2, stats.CallsEnded, stats.Json);
+                    Assert.IsTrue(stats.CallerFrames > 0 && stats.AgentFrames > 0, stats.Json);
+                    Assert.AreEqual(0, stats.Turns, stats.Json);
+                    Assert.AreEqual(0, stats.VoiceToVoice.Count, stats.Json);
                     Assert.AreEqual(0L, listener.StopAsync(TimeSpan.FromSeconds(1)).Result);
                 }
             }

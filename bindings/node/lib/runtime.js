@@ -89,6 +89,14 @@ class Runtime extends EventEmitter {
     }
   }
 
+  /**
+   * The runtime's counters and latency distributions since it was created (calls, frames,
+   * agent turns, tools, tokens, latency percentiles in ms), as a plain object.
+   */
+  stats() {
+    return JSON.parse(this._native.stats());
+  }
+
   /** Writes one record through the runtime's logger. level: 'info' | 2 | ... */
   log(level, message) {
     this._native.log(logLevel(level), message);

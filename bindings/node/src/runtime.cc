@@ -896,6 +896,7 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap> {
     return DefineClass(
         env, "NativeRuntime",
         {InstanceAccessor<&RuntimeWrap::closed>("closed"), InstanceMethod<&RuntimeWrap::post_event>("postEvent"),
+         InstanceMethod<&RuntimeWrap::stats>("stats"),
          InstanceMethod<&RuntimeWrap::log>("log"), InstanceMethod<&RuntimeWrap::set_log_level>("setLogLevel"),
          InstanceMethod<&RuntimeWrap::start_listener>("startListener"),
          InstanceMethod<&RuntimeWrap::create_host_session>("createHostSession"),
@@ -955,6 +956,18 @@ class RuntimeWrap : public Napi::ObjectWrap<RuntimeWrap> {
     const int status = parley_runtime_post_event(core.runtime, payload.c_str());
     if (status != PARLEY_OK) throw_status(env, status);
     return env.Undefined();
+  }
+
+  // stats() -> the runtime's counters as the engine's JSON text (lib/runtime.js parses it).
+  Napi::Value stats(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto &core = open(env);
+    char *out = nullptr;
+    const int status = parley_runtime_stats_json(&out, core.runtime);
+    if (status != PARLEY_OK) throw_status(env, status);
+    Napi::String text = Napi::String::New(env, out != nullptr ? out : "{}");
+    parley_string_free(out);
+    return text;
   }
 
   Napi::Value log(const Napi::CallbackInfo &info) {

@@ -163,7 +163,19 @@ test('agent host session: the host answers the tool and the agent says the resul
     assert.ok(joined.includes(said), `agent transcript lines ${JSON.stringify(agentLines)} lack ${said}`);
   }
   assert.deepEqual(problems, []);
-  await session.close();
+  await session.close(); // resolves once its stopped event arrived
+
+  // The runtime's counters saw the call end, both turns, the tool call and the answer's
+  // voice-to-voice latency (the greeting has no speech end, so it records none).
+  const stats = runtime.stats();
+  const shown = JSON.stringify(stats);
+  assert.ok(stats.calls.started >= 1 && stats.calls.ended >= 1, shown);
+  assert.ok(stats.frames.caller > 0 && stats.frames.agent > 0, shown);
+  assert.ok(stats.agent.turns >= 2 && stats.agent.tool_calls >= 1, shown);
+  assert.equal(stats.agent.tool_timeouts, 0, shown);
+  const v2v = stats.latency_ms.voice_to_voice;
+  assert.ok(v2v.count >= 1 && v2v.max > 0 && v2v.p50 <= v2v.max, shown);
+  assert.ok(stats.latency_ms.endpointing.count >= 1, shown);
 
   // A session that runs no agent has no tools to answer; nor has a released handle.
   const plain = runtime.createHostSession({ behaviour: 'host' });
@@ -171,6 +183,7 @@ test('agent host session: the host answers the tool and the agent says the resul
   plain.destroy();
   await expectParleyError(() => plain.toolResult('call_0_0', '{}'), 'PARLEY_ESTATE');
   await runtime.close();
+  await expectParleyError(() => runtime.stats(), 'PARLEY_ESTATE');
 });
 
 test('agent event types match the engine', () => {

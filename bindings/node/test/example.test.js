@@ -1,14 +1,33 @@
 'use strict';
-// examples/node/echo-agent.js answers loadgen's calls and prints their events.
+// The Node examples answer loadgen's calls: examples/node/agent.js (the appointment agent,
+// through examples/node/run.sh) and examples/node/echo-agent.js (the echo agent the npm
+// package's test runs from an install folder).
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { loadgen } = require('./helpers');
 
-const example = path.join(__dirname, '..', '..', '..', 'examples', 'node', 'echo-agent.js');
+const examples = path.join(__dirname, '..', '..', '..', 'examples', 'node');
+const example = path.join(examples, 'echo-agent.js');
 
-test('the Node example answers two Twilio calls and prints their events', async () => {
+test('the agent example greets two Twilio callers, answers book_appointment and prints the transcripts (examples/node/run.sh)', { timeout: 120000 }, async () => {
+  const run = spawn('bash', [path.join(examples, 'run.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  run.stdout.on('data', (chunk) => {
+    out += chunk;
+  });
+  run.stderr.on('data', (chunk) => {
+    out += chunk;
+  });
+  const { code, signal } = await new Promise((resolve) => run.on('exit', (c, s) => resolve({ code: c, signal: s })));
+  assert.equal(signal, null, out);
+  assert.equal(code, 0, out);
+  assert.match(out, /examples\/node: ok \(2 calls greeted by the agent; book_appointment answered and its result said\)/);
+  assert.equal((out.match(/^ {2}node \| agent: Thanks for calling Parley Dental\. How can I help\?$/gm) || []).length, 2, out);
+});
+
+test('the echo example answers two Twilio calls and prints their events', async () => {
   const agent = spawn(process.execPath, [example, '--port', '0', '--calls', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

@@ -73,6 +73,14 @@ test('echo listener: loadgen calls arrive as sessions with started, dtmf, mark a
   assert.ok(first.marks.some((mark) => mark.name === 'node-mark' && mark.outcome === 'played'));
   assert.equal(runtime.sessions.length, 0);
 
+  // Both calls are counted (their stopped events come after they are counted ended).
+  const stats = runtime.stats();
+  assert.equal(stats.calls.started, 2, JSON.stringify(stats));
+  assert.equal(stats.calls.ended, 2, JSON.stringify(stats));
+  assert.ok(stats.frames.caller > 0 && stats.frames.agent > 0, JSON.stringify(stats));
+  assert.equal(stats.agent.turns, 0);
+  assert.deepEqual(stats.latency_ms.voice_to_voice, { count: 0 });
+
   // The recording was finished when the call ended.
   const wav = fs.readFileSync(recording);
   fs.unlinkSync(recording);

@@ -60,31 +60,31 @@ typedef long long swig_type_1;
 typedef _gostring_ swig_type_2;
 typedef long long swig_type_3;
 typedef long long swig_type_4;
-typedef _gostring_ swig_type_5;
-typedef long long swig_type_6;
+typedef long long swig_type_5;
+typedef _gostring_ swig_type_6;
 typedef long long swig_type_7;
-typedef _gostring_ swig_type_8;
-typedef long long swig_type_9;
-typedef _gostring_ swig_type_10;
-typedef long long swig_type_11;
-typedef _gostring_ swig_type_12;
-typedef long long swig_type_13;
+typedef long long swig_type_8;
+typedef _gostring_ swig_type_9;
+typedef long long swig_type_10;
+typedef _gostring_ swig_type_11;
+typedef long long swig_type_12;
+typedef _gostring_ swig_type_13;
 typedef long long swig_type_14;
-typedef _gostring_ swig_type_15;
-typedef long long swig_type_16;
-typedef _gostring_ swig_type_17;
-typedef long long swig_type_18;
+typedef long long swig_type_15;
+typedef _gostring_ swig_type_16;
+typedef long long swig_type_17;
+typedef _gostring_ swig_type_18;
 typedef long long swig_type_19;
 typedef long long swig_type_20;
-typedef _gostring_ swig_type_21;
-typedef long long swig_type_22;
-typedef _gostring_ swig_type_23;
+typedef long long swig_type_21;
+typedef _gostring_ swig_type_22;
+typedef long long swig_type_23;
 typedef _gostring_ swig_type_24;
-typedef long long swig_type_25;
-typedef _gostring_ swig_type_26;
+typedef _gostring_ swig_type_25;
+typedef long long swig_type_26;
 typedef _gostring_ swig_type_27;
 typedef _gostring_ swig_type_28;
-typedef long long swig_type_29;
+typedef _gostring_ swig_type_29;
 typedef long long swig_type_30;
 typedef long long swig_type_31;
 typedef long long swig_type_32;
@@ -95,179 +95,183 @@ typedef long long swig_type_36;
 typedef long long swig_type_37;
 typedef long long swig_type_38;
 typedef long long swig_type_39;
-typedef _gostring_ swig_type_40;
-typedef long long swig_type_41;
-typedef _gostring_ swig_type_42;
-typedef long long swig_type_43;
+typedef long long swig_type_40;
+typedef _gostring_ swig_type_41;
+typedef long long swig_type_42;
+typedef _gostring_ swig_type_43;
 typedef long long swig_type_44;
 typedef long long swig_type_45;
 typedef long long swig_type_46;
 typedef long long swig_type_47;
 typedef long long swig_type_48;
 typedef long long swig_type_49;
-typedef _goslice_ swig_type_50;
-typedef long long swig_type_51;
-typedef _gostring_ swig_type_52;
-typedef long long swig_type_53;
+typedef long long swig_type_50;
+typedef _goslice_ swig_type_51;
+typedef long long swig_type_52;
+typedef _gostring_ swig_type_53;
 typedef long long swig_type_54;
-typedef _gostring_ swig_type_55;
-typedef long long swig_type_56;
-typedef _gostring_ swig_type_57;
-typedef long long swig_type_58;
+typedef long long swig_type_55;
+typedef _gostring_ swig_type_56;
+typedef long long swig_type_57;
+typedef _gostring_ swig_type_58;
 typedef long long swig_type_59;
 typedef long long swig_type_60;
-typedef _goslice_ swig_type_61;
-typedef long long swig_type_62;
-typedef _goslice_ swig_type_63;
-typedef long long swig_type_64;
-typedef _gostring_ swig_type_65;
-typedef long long swig_type_66;
-typedef _gostring_ swig_type_67;
-typedef long long swig_type_68;
-typedef _gostring_ swig_type_69;
+typedef long long swig_type_61;
+typedef _goslice_ swig_type_62;
+typedef long long swig_type_63;
+typedef _goslice_ swig_type_64;
+typedef long long swig_type_65;
+typedef _gostring_ swig_type_66;
+typedef long long swig_type_67;
+typedef _gostring_ swig_type_68;
+typedef long long swig_type_69;
 typedef _gostring_ swig_type_70;
-typedef long long swig_type_71;
+typedef _gostring_ swig_type_71;
 typedef long long swig_type_72;
-typedef _goslice_ swig_type_73;
-typedef long long swig_type_74;
+typedef long long swig_type_73;
+typedef _goslice_ swig_type_74;
 typedef long long swig_type_75;
-typedef _gostring_ swig_type_76;
-typedef long long swig_type_77;
+typedef long long swig_type_76;
+typedef _gostring_ swig_type_77;
 typedef long long swig_type_78;
-typedef _gostring_ swig_type_79;
+typedef long long swig_type_79;
 typedef _gostring_ swig_type_80;
 typedef _gostring_ swig_type_81;
-typedef long long swig_type_82;
+typedef _gostring_ swig_type_82;
 typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
-typedef long long swig_type_85;
+typedef long long swig_type_84;
+typedef _gostring_ swig_type_85;
 typedef long long swig_type_86;
-typedef _gostring_ swig_type_87;
-typedef long long swig_type_88;
+typedef long long swig_type_87;
+typedef _gostring_ swig_type_88;
 typedef long long swig_type_89;
 typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
+typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
-typedef long long swig_type_93;
+typedef _gostring_ swig_type_93;
 typedef long long swig_type_94;
-typedef _gostring_ swig_type_95;
-extern void _wrap_Swig_free_capi_79faa2a9b6944819(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_79faa2a9b6944819(swig_intgo arg1);
-extern void _wrap_parley_version_numbers_capi_79faa2a9b6944819(swig_voidp arg1, swig_voidp arg2, swig_voidp arg3);
-extern swig_type_1 _wrap_parley_runtime_create_capi_79faa2a9b6944819(swig_voidp arg1, swig_type_2 arg2);
-extern swig_type_3 _wrap_parley_runtime_poll_event_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_4 _wrap_parley_listener_start_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_5 arg3);
-extern swig_type_6 _wrap_parley_listener_stop_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_7 _wrap_parley_session_open_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_8 arg3);
-extern swig_type_9 _wrap_parley_session_create_host_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_10 arg3);
-extern swig_type_11 _wrap_parley_session_wait_mark_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_12 arg3, swig_intgo arg4);
-extern swig_type_13 _wrap_parley_selftest_capi_79faa2a9b6944819(swig_voidp arg1);
-extern swig_type_14 _wrap_parley_budget_create_capi_79faa2a9b6944819(swig_voidp arg1, swig_type_15 arg2);
-extern swig_type_16 _wrap_parley_budget_prepare_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_17 arg3);
-extern swig_type_18 _wrap_parley_budget_stats_json_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_19 _wrap_parley_budget_report_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_20 _wrap_parley_budget_count_tokens_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_21 arg3);
-extern swig_type_22 _wrap_parley_session_speak_capi_79faa2a9b6944819(swig_voidp arg1, uintptr_t arg2, swig_type_23 arg3, swig_type_24 arg4);
-extern swig_type_25 _wrap_parley_go_provider_register_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_26 arg2, swig_type_27 arg3, swig_type_28 arg4);
-extern swig_type_29 _wrap_parley_go_poll_batch_capi_79faa2a9b6944819(swig_voidp arg1, swig_voidp arg2, swig_type_30 arg3, swig_voidp arg4, swig_type_31 arg5, uintptr_t arg6, swig_intgo arg7);
-extern void _wrap_parley_go_release_events_capi_79faa2a9b6944819(swig_voidp arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_parley_go_event_view_size_capi_79faa2a9b6944819(void);
-extern swig_type_34 _wrap_parley_go_budget_set_callbacks_capi_79faa2a9b6944819(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_35 _wrap_parley_go_budget_set_embedder_capi_79faa2a9b6944819(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_36 _wrap_parley_go_budget_set_summarizer_capi_79faa2a9b6944819(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_PARLEY_VERSION_NUMBER_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_OK_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EINVAL_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_ECONFIG_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_ENOMEM_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_ESTATE_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_ETIMEOUT_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_ENOTFOUND_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EUNSUPPORTED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EIO_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EFORMAT_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EPROTOCOL_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EPROVIDER_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_ECANCELLED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EFULL_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EINTERNAL_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_LOG_TRACE_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_LOG_DEBUG_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_LOG_INFO_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_LOG_WARN_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_LOG_ERROR_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_LOG_OFF_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_NONE_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_USER_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_DTMF_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_MARK_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_AGENT_STATE_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_TRANSCRIPT_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_TURN_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_TOOL_CALL_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_EVENT_INTERRUPTION_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CONNECTING_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_SESSION_ACTIVE_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CLOSING_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_SESSION_CLOSED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_MARK_PENDING_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_MARK_PLAYED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_MARK_CLEARED_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_MARK_TIMEOUT_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_MARK_UNKNOWN_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_G711_ULAW_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_G711_ALAW_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_79faa2a9b6944819(void);
-extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_79faa2a9b6944819(void);
-extern swig_type_37 _wrap_parley_version_capi_79faa2a9b6944819(void);
-extern swig_type_38 _wrap_parley_status_name_capi_79faa2a9b6944819(swig_intgo arg1);
-extern void _wrap_parley_runtime_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_39 _wrap_parley_runtime_log_capi_79faa2a9b6944819(uintptr_t arg1, swig_intgo arg2, swig_type_40 arg3);
-extern swig_type_41 _wrap_parley_runtime_post_event_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_42 arg2);
-extern swig_intgo _wrap_parley_event_type_of_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_43 _wrap_parley_event_type_name_capi_79faa2a9b6944819(swig_intgo arg1);
-extern swig_type_44 _wrap_parley_event_session_id_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_45 _wrap_parley_event_payload_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_46 _wrap_parley_event_timestamp_us_capi_79faa2a9b6944819(uintptr_t arg1);
-extern void _wrap_parley_event_release_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_intgo _wrap_parley_listener_port_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_47 _wrap_parley_listener_id_capi_79faa2a9b6944819(uintptr_t arg1);
-extern void _wrap_parley_listener_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_48 _wrap_parley_session_id_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_intgo _wrap_parley_session_get_state_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_49 _wrap_parley_session_play_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_50 arg2, swig_intgo arg3);
-extern swig_type_51 _wrap_parley_session_send_mark_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_parley_session_clear_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_54 _wrap_parley_session_hang_up_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_55 arg2);
-extern swig_type_56 _wrap_parley_session_start_recording_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_57 arg2);
-extern swig_type_58 _wrap_parley_session_stop_recording_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_59 _wrap_parley_session_close_capi_79faa2a9b6944819(uintptr_t arg1);
-extern void _wrap_parley_session_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_60 _wrap_parley_session_push_audio_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_61 arg2, swig_intgo arg3);
-extern swig_type_62 _wrap_parley_session_push_g711_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_63 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_type_64 _wrap_parley_session_push_dtmf_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_65 arg2);
-extern swig_type_66 _wrap_parley_session_push_mark_played_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_67 arg2);
-extern swig_type_68 _wrap_parley_session_tool_result_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3);
-extern swig_type_71 _wrap_parley_provider_push_audio_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
-extern swig_type_74 _wrap_parley_provider_push_text_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_75 arg2, swig_type_76 arg3);
-extern swig_type_77 _wrap_parley_provider_push_tool_call_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_78 arg2, swig_intgo arg3, swig_type_79 arg4, swig_type_80 arg5, swig_type_81 arg6);
-extern swig_type_82 _wrap_parley_provider_push_transcript_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3, swig_intgo arg4, swig_intgo arg5);
-extern swig_type_85 _wrap_parley_provider_complete_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_86 arg2, swig_intgo arg3, swig_type_87 arg4);
-extern void _wrap_parley_budget_destroy_capi_79faa2a9b6944819(uintptr_t arg1);
-extern swig_type_88 _wrap_parley_budget_record_ttft_capi_79faa2a9b6944819(uintptr_t arg1, double arg2, swig_type_89 arg3);
-extern swig_type_90 _wrap_parley_budget_select_model_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
-extern swig_type_93 _wrap_parley_budget_provide_summary_capi_79faa2a9b6944819(uintptr_t arg1, swig_type_94 arg2, swig_type_95 arg3);
+typedef long long swig_type_95;
+typedef _gostring_ swig_type_96;
+extern void _wrap_Swig_free_capi_5d736c148571b593(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_5d736c148571b593(swig_intgo arg1);
+extern void _wrap_parley_version_numbers_capi_5d736c148571b593(swig_voidp arg1, swig_voidp arg2, swig_voidp arg3);
+extern swig_type_1 _wrap_parley_runtime_create_capi_5d736c148571b593(swig_voidp arg1, swig_type_2 arg2);
+extern swig_type_3 _wrap_parley_runtime_poll_event_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_4 _wrap_parley_runtime_stats_json_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_5 _wrap_parley_listener_start_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_type_6 arg3);
+extern swig_type_7 _wrap_parley_listener_stop_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_8 _wrap_parley_session_open_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_type_9 arg3);
+extern swig_type_10 _wrap_parley_session_create_host_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_type_11 arg3);
+extern swig_type_12 _wrap_parley_session_wait_mark_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_type_13 arg3, swig_intgo arg4);
+extern swig_type_14 _wrap_parley_selftest_capi_5d736c148571b593(swig_voidp arg1);
+extern swig_type_15 _wrap_parley_budget_create_capi_5d736c148571b593(swig_voidp arg1, swig_type_16 arg2);
+extern swig_type_17 _wrap_parley_budget_prepare_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_type_18 arg3);
+extern swig_type_19 _wrap_parley_budget_stats_json_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_20 _wrap_parley_budget_report_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_21 _wrap_parley_budget_count_tokens_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_type_22 arg3);
+extern swig_type_23 _wrap_parley_session_speak_capi_5d736c148571b593(swig_voidp arg1, uintptr_t arg2, swig_type_24 arg3, swig_type_25 arg4);
+extern swig_type_26 _wrap_parley_go_provider_register_capi_5d736c148571b593(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3, swig_type_29 arg4);
+extern swig_type_30 _wrap_parley_go_poll_batch_capi_5d736c148571b593(swig_voidp arg1, swig_voidp arg2, swig_type_31 arg3, swig_voidp arg4, swig_type_32 arg5, uintptr_t arg6, swig_intgo arg7);
+extern void _wrap_parley_go_release_events_capi_5d736c148571b593(swig_voidp arg1, swig_type_33 arg2);
+extern swig_type_34 _wrap_parley_go_event_view_size_capi_5d736c148571b593(void);
+extern swig_type_35 _wrap_parley_go_budget_set_callbacks_capi_5d736c148571b593(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_36 _wrap_parley_go_budget_set_embedder_capi_5d736c148571b593(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_37 _wrap_parley_go_budget_set_summarizer_capi_5d736c148571b593(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_PARLEY_VERSION_NUMBER_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_OK_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EINVAL_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_ECONFIG_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_ENOMEM_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_ESTATE_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_ETIMEOUT_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_ENOTFOUND_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EUNSUPPORTED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EIO_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EFORMAT_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EPROTOCOL_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EPROVIDER_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_ECANCELLED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EFULL_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EINTERNAL_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_LOG_TRACE_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_LOG_DEBUG_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_LOG_INFO_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_LOG_WARN_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_LOG_ERROR_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_LOG_OFF_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_NONE_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_USER_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_DTMF_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_MARK_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_AGENT_STATE_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_TRANSCRIPT_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_TURN_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_TOOL_CALL_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_INTERRUPTION_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_SEND_DTMF_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_EVENT_TRANSFER_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CONNECTING_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_SESSION_ACTIVE_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CLOSING_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_SESSION_CLOSED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_MARK_PENDING_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_MARK_PLAYED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_MARK_CLEARED_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_MARK_TIMEOUT_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_MARK_UNKNOWN_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_G711_ULAW_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_G711_ALAW_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_5d736c148571b593(void);
+extern swig_intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_5d736c148571b593(void);
+extern swig_type_38 _wrap_parley_version_capi_5d736c148571b593(void);
+extern swig_type_39 _wrap_parley_status_name_capi_5d736c148571b593(swig_intgo arg1);
+extern void _wrap_parley_runtime_destroy_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_40 _wrap_parley_runtime_log_capi_5d736c148571b593(uintptr_t arg1, swig_intgo arg2, swig_type_41 arg3);
+extern swig_type_42 _wrap_parley_runtime_post_event_capi_5d736c148571b593(uintptr_t arg1, swig_type_43 arg2);
+extern swig_intgo _wrap_parley_event_type_of_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_44 _wrap_parley_event_type_name_capi_5d736c148571b593(swig_intgo arg1);
+extern swig_type_45 _wrap_parley_event_session_id_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_46 _wrap_parley_event_payload_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_47 _wrap_parley_event_timestamp_us_capi_5d736c148571b593(uintptr_t arg1);
+extern void _wrap_parley_event_release_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_intgo _wrap_parley_listener_port_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_48 _wrap_parley_listener_id_capi_5d736c148571b593(uintptr_t arg1);
+extern void _wrap_parley_listener_destroy_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_49 _wrap_parley_session_id_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_intgo _wrap_parley_session_get_state_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_50 _wrap_parley_session_play_capi_5d736c148571b593(uintptr_t arg1, swig_type_51 arg2, swig_intgo arg3);
+extern swig_type_52 _wrap_parley_session_send_mark_capi_5d736c148571b593(uintptr_t arg1, swig_type_53 arg2);
+extern swig_type_54 _wrap_parley_session_clear_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_55 _wrap_parley_session_hang_up_capi_5d736c148571b593(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_parley_session_start_recording_capi_5d736c148571b593(uintptr_t arg1, swig_type_58 arg2);
+extern swig_type_59 _wrap_parley_session_stop_recording_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_60 _wrap_parley_session_close_capi_5d736c148571b593(uintptr_t arg1);
+extern void _wrap_parley_session_destroy_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_61 _wrap_parley_session_push_audio_capi_5d736c148571b593(uintptr_t arg1, swig_type_62 arg2, swig_intgo arg3);
+extern swig_type_63 _wrap_parley_session_push_g711_capi_5d736c148571b593(uintptr_t arg1, swig_type_64 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_65 _wrap_parley_session_push_dtmf_capi_5d736c148571b593(uintptr_t arg1, swig_type_66 arg2);
+extern swig_type_67 _wrap_parley_session_push_mark_played_capi_5d736c148571b593(uintptr_t arg1, swig_type_68 arg2);
+extern swig_type_69 _wrap_parley_session_tool_result_capi_5d736c148571b593(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3);
+extern swig_type_72 _wrap_parley_provider_push_audio_capi_5d736c148571b593(uintptr_t arg1, swig_type_73 arg2, swig_type_74 arg3);
+extern swig_type_75 _wrap_parley_provider_push_text_capi_5d736c148571b593(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3);
+extern swig_type_78 _wrap_parley_provider_push_tool_call_capi_5d736c148571b593(uintptr_t arg1, swig_type_79 arg2, swig_intgo arg3, swig_type_80 arg4, swig_type_81 arg5, swig_type_82 arg6);
+extern swig_type_83 _wrap_parley_provider_push_transcript_capi_5d736c148571b593(uintptr_t arg1, swig_type_84 arg2, swig_type_85 arg3, swig_intgo arg4, swig_intgo arg5);
+extern swig_type_86 _wrap_parley_provider_complete_capi_5d736c148571b593(uintptr_t arg1, swig_type_87 arg2, swig_intgo arg3, swig_type_88 arg4);
+extern void _wrap_parley_budget_destroy_capi_5d736c148571b593(uintptr_t arg1);
+extern swig_type_89 _wrap_parley_budget_record_ttft_capi_5d736c148571b593(uintptr_t arg1, double arg2, swig_type_90 arg3);
+extern swig_type_91 _wrap_parley_budget_select_model_capi_5d736c148571b593(uintptr_t arg1, swig_type_92 arg2, swig_type_93 arg3);
+extern swig_type_94 _wrap_parley_budget_provide_summary_capi_5d736c148571b593(uintptr_t arg1, swig_type_95 arg2, swig_type_96 arg3);
 #undef intgo
 */
 import "C"
@@ -295,13 +299,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_5d736c148571b593(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_79faa2a9b6944819(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_5d736c148571b593(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -391,14 +395,14 @@ func Parley_version_numbers(arg1 *int32, arg2 *int32, arg3 *int32) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	C._wrap_parley_version_numbers_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2))
+	C._wrap_parley_version_numbers_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2))
 }
 
 func Parley_runtime_create(arg1 *uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_runtime_create_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), *(*C.swig_type_2)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_runtime_create_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), *(*C.swig_type_2)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -412,7 +416,29 @@ func Parley_runtime_poll_event(arg1 *uintptr, arg2 uintptr, arg3 int) (_swig_ret
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_runtime_poll_event_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_runtime_poll_event_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	var swig_r_1 *Error
+	swig_r_1 = swigTakeError(uintptr(swig_r))
+	return swig_r_1
+}
+
+func Parley_runtime_stats_json(arg1 *string, arg2 uintptr) (_swig_ret *Error) {
+	var swig_r int64
+	var _swig_i_0 *uintptr
+
+	var arg1_tmp uintptr
+	_swig_i_0 = &arg1_tmp
+
+	_swig_i_1 := arg2
+	swig_r = (int64)(C._wrap_parley_runtime_stats_json_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+
+	if *_swig_i_0 != 0 {
+		s := swigTakeString(*_swig_i_0)
+		if arg1 != nil {
+			*arg1 = s
+		}
+	}
+
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -423,7 +449,7 @@ func Parley_listener_start(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig_ret 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_listener_start_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_5)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_listener_start_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_6)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -437,7 +463,7 @@ func Parley_listener_stop(arg1 *int64, arg2 uintptr, arg3 int) (_swig_ret *Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_listener_stop_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_listener_stop_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -448,7 +474,7 @@ func Parley_session_open(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig_ret *E
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_open_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_8)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_session_open_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -462,7 +488,7 @@ func Parley_session_create_host(arg1 *uintptr, arg2 uintptr, arg3 string) (_swig
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_create_host_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_10)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_session_create_host_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -477,7 +503,7 @@ func Parley_session_wait_mark(arg1 *int32, arg2 uintptr, arg3 string, arg4 int) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_wait_mark_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int64)(C._wrap_parley_session_wait_mark_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -493,7 +519,7 @@ func Parley_selftest(arg1 *string) (_swig_ret *Error) {
 	var arg1_tmp uintptr
 	_swig_i_0 = &arg1_tmp
 
-	swig_r = (int64)(C._wrap_parley_selftest_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_selftest_capi_5d736c148571b593(C.swig_voidp(_swig_i_0)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -511,7 +537,7 @@ func Parley_budget_create(arg1 *uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_budget_create_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_budget_create_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), *(*C.swig_type_16)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -529,7 +555,7 @@ func Parley_budget_prepare(arg1 *string, arg2 uintptr, arg3 string) (_swig_ret *
 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_prepare_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_17)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_prepare_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_18)(unsafe.Pointer(&_swig_i_2))))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -554,7 +580,7 @@ func Parley_budget_stats_json(arg1 *string, arg2 uintptr) (_swig_ret *Error) {
 	_swig_i_0 = &arg1_tmp
 
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_budget_stats_json_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_budget_stats_json_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -577,7 +603,7 @@ func Parley_budget_report(arg1 *string, arg2 uintptr, arg3 int) (_swig_ret *Erro
 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_report_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_budget_report_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -596,7 +622,7 @@ func Parley_budget_count_tokens(arg1 *int64, arg2 uintptr, arg3 string) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_count_tokens_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_count_tokens_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -615,7 +641,7 @@ func Parley_session_speak(arg1 *string, arg2 uintptr, arg3 string, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_speak_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int64)(C._wrap_parley_session_speak_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_3))))
 
 	if *_swig_i_0 != 0 {
 		s := swigTakeString(*_swig_i_0)
@@ -641,7 +667,7 @@ func Parley_go_provider_register(arg1 uintptr, arg2 string, arg3 string, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_go_provider_register_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int64)(C._wrap_parley_go_provider_register_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -665,7 +691,7 @@ func Parley_go_poll_batch(arg1 *int32, arg2 *EventView, arg3 int64, arg4 *uintpt
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int64)(C._wrap_parley_go_poll_batch_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_30(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_type_31(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int64)(C._wrap_parley_go_poll_batch_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_31(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_type_32(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -674,12 +700,12 @@ func Parley_go_poll_batch(arg1 *int32, arg2 *EventView, arg3 int64, arg4 *uintpt
 func Parley_go_release_events(arg1 *uintptr, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_parley_go_release_events_capi_79faa2a9b6944819(C.swig_voidp(_swig_i_0), C.swig_type_32(_swig_i_1))
+	C._wrap_parley_go_release_events_capi_5d736c148571b593(C.swig_voidp(_swig_i_0), C.swig_type_33(_swig_i_1))
 }
 
 func Parley_go_event_view_size() (_swig_ret int64) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_parley_go_event_view_size_capi_79faa2a9b6944819())
+	swig_r = (int64)(C._wrap_parley_go_event_view_size_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -687,7 +713,7 @@ func Parley_go_budget_set_callbacks(arg1 uintptr, arg2 uintptr) (_swig_ret *Erro
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_callbacks_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_callbacks_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -697,7 +723,7 @@ func Parley_go_budget_set_embedder(arg1 uintptr, arg2 uintptr) (_swig_ret *Error
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_embedder_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_embedder_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -707,7 +733,7 @@ func Parley_go_budget_set_summarizer(arg1 uintptr, arg2 uintptr) (_swig_ret *Err
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_go_budget_set_summarizer_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int64)(C._wrap_parley_go_budget_set_summarizer_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -720,7 +746,7 @@ const PARLEY_VERSION_STRING string = "0.1.0"
 
 func _swig_getPARLEY_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_PARLEY_VERSION_NUMBER_capi_79faa2a9b6944819())
+	swig_r = (int)(C._wrap_PARLEY_VERSION_NUMBER_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -730,7 +756,7 @@ type Enum_SS_parley_status int
 
 func _swig_getPARLEY_OK() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_OK_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_OK_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -738,7 +764,7 @@ var PARLEY_OK Enum_SS_parley_status = _swig_getPARLEY_OK()
 
 func _swig_getPARLEY_EINVAL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINVAL_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINVAL_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -746,7 +772,7 @@ var PARLEY_EINVAL Enum_SS_parley_status = _swig_getPARLEY_EINVAL()
 
 func _swig_getPARLEY_ECONFIG() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECONFIG_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECONFIG_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -754,7 +780,7 @@ var PARLEY_ECONFIG Enum_SS_parley_status = _swig_getPARLEY_ECONFIG()
 
 func _swig_getPARLEY_ENOMEM() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOMEM_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOMEM_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -762,7 +788,7 @@ var PARLEY_ENOMEM Enum_SS_parley_status = _swig_getPARLEY_ENOMEM()
 
 func _swig_getPARLEY_ESTATE() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ESTATE_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ESTATE_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -770,7 +796,7 @@ var PARLEY_ESTATE Enum_SS_parley_status = _swig_getPARLEY_ESTATE()
 
 func _swig_getPARLEY_ETIMEOUT() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ETIMEOUT_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ETIMEOUT_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -778,7 +804,7 @@ var PARLEY_ETIMEOUT Enum_SS_parley_status = _swig_getPARLEY_ETIMEOUT()
 
 func _swig_getPARLEY_ENOTFOUND() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOTFOUND_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ENOTFOUND_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -786,7 +812,7 @@ var PARLEY_ENOTFOUND Enum_SS_parley_status = _swig_getPARLEY_ENOTFOUND()
 
 func _swig_getPARLEY_EUNSUPPORTED() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EUNSUPPORTED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EUNSUPPORTED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -794,7 +820,7 @@ var PARLEY_EUNSUPPORTED Enum_SS_parley_status = _swig_getPARLEY_EUNSUPPORTED()
 
 func _swig_getPARLEY_EIO() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EIO_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EIO_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -802,7 +828,7 @@ var PARLEY_EIO Enum_SS_parley_status = _swig_getPARLEY_EIO()
 
 func _swig_getPARLEY_EFORMAT() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFORMAT_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFORMAT_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -810,7 +836,7 @@ var PARLEY_EFORMAT Enum_SS_parley_status = _swig_getPARLEY_EFORMAT()
 
 func _swig_getPARLEY_EPROTOCOL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROTOCOL_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROTOCOL_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -818,7 +844,7 @@ var PARLEY_EPROTOCOL Enum_SS_parley_status = _swig_getPARLEY_EPROTOCOL()
 
 func _swig_getPARLEY_EPROVIDER() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROVIDER_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EPROVIDER_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -826,7 +852,7 @@ var PARLEY_EPROVIDER Enum_SS_parley_status = _swig_getPARLEY_EPROVIDER()
 
 func _swig_getPARLEY_ECANCELLED() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECANCELLED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_ECANCELLED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -834,7 +860,7 @@ var PARLEY_ECANCELLED Enum_SS_parley_status = _swig_getPARLEY_ECANCELLED()
 
 func _swig_getPARLEY_EFULL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFULL_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EFULL_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -842,7 +868,7 @@ var PARLEY_EFULL Enum_SS_parley_status = _swig_getPARLEY_EFULL()
 
 func _swig_getPARLEY_EINTERNAL() (_swig_ret Enum_SS_parley_status) {
 	var swig_r Enum_SS_parley_status
-	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINTERNAL_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_status)(C._wrap_PARLEY_EINTERNAL_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -852,7 +878,7 @@ type Enum_SS_parley_log_level int
 
 func _swig_getPARLEY_LOG_TRACE() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_TRACE_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_TRACE_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -860,7 +886,7 @@ var PARLEY_LOG_TRACE Enum_SS_parley_log_level = _swig_getPARLEY_LOG_TRACE()
 
 func _swig_getPARLEY_LOG_DEBUG() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_DEBUG_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_DEBUG_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -868,7 +894,7 @@ var PARLEY_LOG_DEBUG Enum_SS_parley_log_level = _swig_getPARLEY_LOG_DEBUG()
 
 func _swig_getPARLEY_LOG_INFO() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_INFO_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_INFO_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -876,7 +902,7 @@ var PARLEY_LOG_INFO Enum_SS_parley_log_level = _swig_getPARLEY_LOG_INFO()
 
 func _swig_getPARLEY_LOG_WARN() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_WARN_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_WARN_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -884,7 +910,7 @@ var PARLEY_LOG_WARN Enum_SS_parley_log_level = _swig_getPARLEY_LOG_WARN()
 
 func _swig_getPARLEY_LOG_ERROR() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_ERROR_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_ERROR_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -892,7 +918,7 @@ var PARLEY_LOG_ERROR Enum_SS_parley_log_level = _swig_getPARLEY_LOG_ERROR()
 
 func _swig_getPARLEY_LOG_OFF() (_swig_ret Enum_SS_parley_log_level) {
 	var swig_r Enum_SS_parley_log_level
-	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_OFF_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_log_level)(C._wrap_PARLEY_LOG_OFF_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -902,7 +928,7 @@ type Enum_SS_parley_event_type int
 
 func _swig_getPARLEY_EVENT_NONE() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_NONE_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_NONE_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -910,7 +936,7 @@ var PARLEY_EVENT_NONE Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_NONE()
 
 func _swig_getPARLEY_EVENT_RUNTIME_ERROR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -918,7 +944,7 @@ var PARLEY_EVENT_RUNTIME_ERROR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT
 
 func _swig_getPARLEY_EVENT_USER() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_USER_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_USER_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -926,7 +952,7 @@ var PARLEY_EVENT_USER Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_USER()
 
 func _swig_getPARLEY_EVENT_OVERFLOW() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_OVERFLOW_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_OVERFLOW_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -934,7 +960,7 @@ var PARLEY_EVENT_OVERFLOW Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_OVER
 
 func _swig_getPARLEY_EVENT_SESSION_STARTED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STARTED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STARTED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -942,7 +968,7 @@ var PARLEY_EVENT_SESSION_STARTED Enum_SS_parley_event_type = _swig_getPARLEY_EVE
 
 func _swig_getPARLEY_EVENT_SESSION_STOPPED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STOPPED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_STOPPED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -950,7 +976,7 @@ var PARLEY_EVENT_SESSION_STOPPED Enum_SS_parley_event_type = _swig_getPARLEY_EVE
 
 func _swig_getPARLEY_EVENT_SESSION_ERROR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_ERROR_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_ERROR_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -958,7 +984,7 @@ var PARLEY_EVENT_SESSION_ERROR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT
 
 func _swig_getPARLEY_EVENT_SESSION_REJECTED() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_REJECTED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SESSION_REJECTED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -966,7 +992,7 @@ var PARLEY_EVENT_SESSION_REJECTED Enum_SS_parley_event_type = _swig_getPARLEY_EV
 
 func _swig_getPARLEY_EVENT_DTMF() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_DTMF_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_DTMF_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -974,7 +1000,7 @@ var PARLEY_EVENT_DTMF Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_DTMF()
 
 func _swig_getPARLEY_EVENT_MARK() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_MARK_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_MARK_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -982,7 +1008,7 @@ var PARLEY_EVENT_MARK Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_MARK()
 
 func _swig_getPARLEY_EVENT_AUDIO() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -990,7 +1016,7 @@ var PARLEY_EVENT_AUDIO Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_AUDIO()
 
 func _swig_getPARLEY_EVENT_CALLER_AUDIO() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_CALLER_AUDIO_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_CALLER_AUDIO_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -998,7 +1024,7 @@ var PARLEY_EVENT_CALLER_AUDIO Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_
 
 func _swig_getPARLEY_EVENT_AUDIO_MARK() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_MARK_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_MARK_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1006,7 +1032,7 @@ var PARLEY_EVENT_AUDIO_MARK Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_AU
 
 func _swig_getPARLEY_EVENT_AUDIO_CLEAR() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1014,7 +1040,7 @@ var PARLEY_EVENT_AUDIO_CLEAR Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_A
 
 func _swig_getPARLEY_EVENT_PROVIDER_REQUEST() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1022,7 +1048,7 @@ var PARLEY_EVENT_PROVIDER_REQUEST Enum_SS_parley_event_type = _swig_getPARLEY_EV
 
 func _swig_getPARLEY_EVENT_AGENT_STATE() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AGENT_STATE_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_AGENT_STATE_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1030,7 +1056,7 @@ var PARLEY_EVENT_AGENT_STATE Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_A
 
 func _swig_getPARLEY_EVENT_TRANSCRIPT() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TRANSCRIPT_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TRANSCRIPT_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1038,7 +1064,7 @@ var PARLEY_EVENT_TRANSCRIPT Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_TR
 
 func _swig_getPARLEY_EVENT_TURN() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TURN_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TURN_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1046,7 +1072,7 @@ var PARLEY_EVENT_TURN Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_TURN()
 
 func _swig_getPARLEY_EVENT_TOOL_CALL() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TOOL_CALL_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TOOL_CALL_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1054,17 +1080,33 @@ var PARLEY_EVENT_TOOL_CALL Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_TOO
 
 func _swig_getPARLEY_EVENT_INTERRUPTION() (_swig_ret Enum_SS_parley_event_type) {
 	var swig_r Enum_SS_parley_event_type
-	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_INTERRUPTION_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_INTERRUPTION_capi_5d736c148571b593())
 	return swig_r
 }
 
 var PARLEY_EVENT_INTERRUPTION Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_INTERRUPTION()
 
+func _swig_getPARLEY_EVENT_SEND_DTMF() (_swig_ret Enum_SS_parley_event_type) {
+	var swig_r Enum_SS_parley_event_type
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_SEND_DTMF_capi_5d736c148571b593())
+	return swig_r
+}
+
+var PARLEY_EVENT_SEND_DTMF Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_SEND_DTMF()
+
+func _swig_getPARLEY_EVENT_TRANSFER() (_swig_ret Enum_SS_parley_event_type) {
+	var swig_r Enum_SS_parley_event_type
+	swig_r = (Enum_SS_parley_event_type)(C._wrap_PARLEY_EVENT_TRANSFER_capi_5d736c148571b593())
+	return swig_r
+}
+
+var PARLEY_EVENT_TRANSFER Enum_SS_parley_event_type = _swig_getPARLEY_EVENT_TRANSFER()
+
 type Enum_SS_parley_session_state int
 
 func _swig_getPARLEY_SESSION_CONNECTING() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CONNECTING_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CONNECTING_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1072,7 +1114,7 @@ var PARLEY_SESSION_CONNECTING Enum_SS_parley_session_state = _swig_getPARLEY_SES
 
 func _swig_getPARLEY_SESSION_ACTIVE() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_ACTIVE_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_ACTIVE_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1080,7 +1122,7 @@ var PARLEY_SESSION_ACTIVE Enum_SS_parley_session_state = _swig_getPARLEY_SESSION
 
 func _swig_getPARLEY_SESSION_CLOSING() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSING_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSING_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1088,7 +1130,7 @@ var PARLEY_SESSION_CLOSING Enum_SS_parley_session_state = _swig_getPARLEY_SESSIO
 
 func _swig_getPARLEY_SESSION_CLOSED() (_swig_ret Enum_SS_parley_session_state) {
 	var swig_r Enum_SS_parley_session_state
-	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_session_state)(C._wrap_PARLEY_SESSION_CLOSED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1098,7 +1140,7 @@ type Enum_SS_parley_mark_outcome int
 
 func _swig_getPARLEY_MARK_PENDING() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PENDING_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PENDING_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1106,7 +1148,7 @@ var PARLEY_MARK_PENDING Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_PENDI
 
 func _swig_getPARLEY_MARK_PLAYED() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PLAYED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_PLAYED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1114,7 +1156,7 @@ var PARLEY_MARK_PLAYED Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_PLAYED
 
 func _swig_getPARLEY_MARK_CLEARED() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_CLEARED_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_CLEARED_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1122,7 +1164,7 @@ var PARLEY_MARK_CLEARED Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_CLEAR
 
 func _swig_getPARLEY_MARK_TIMEOUT() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_TIMEOUT_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_TIMEOUT_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1130,7 +1172,7 @@ var PARLEY_MARK_TIMEOUT Enum_SS_parley_mark_outcome = _swig_getPARLEY_MARK_TIMEO
 
 func _swig_getPARLEY_MARK_UNKNOWN() (_swig_ret Enum_SS_parley_mark_outcome) {
 	var swig_r Enum_SS_parley_mark_outcome
-	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_UNKNOWN_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_mark_outcome)(C._wrap_PARLEY_MARK_UNKNOWN_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1140,7 +1182,7 @@ type Enum_SS_parley_g711 int
 
 func _swig_getPARLEY_G711_ULAW() (_swig_ret Enum_SS_parley_g711) {
 	var swig_r Enum_SS_parley_g711
-	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ULAW_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ULAW_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1148,7 +1190,7 @@ var PARLEY_G711_ULAW Enum_SS_parley_g711 = _swig_getPARLEY_G711_ULAW()
 
 func _swig_getPARLEY_G711_ALAW() (_swig_ret Enum_SS_parley_g711) {
 	var swig_r Enum_SS_parley_g711
-	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ALAW_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_g711)(C._wrap_PARLEY_G711_ALAW_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1158,7 +1200,7 @@ type Enum_SS_parley_budget_report_format int
 
 func _swig_getPARLEY_BUDGET_REPORT_JSON() (_swig_ret Enum_SS_parley_budget_report_format) {
 	var swig_r Enum_SS_parley_budget_report_format
-	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_JSON_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_JSON_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1166,7 +1208,7 @@ var PARLEY_BUDGET_REPORT_JSON Enum_SS_parley_budget_report_format = _swig_getPAR
 
 func _swig_getPARLEY_BUDGET_REPORT_TEXT() (_swig_ret Enum_SS_parley_budget_report_format) {
 	var swig_r Enum_SS_parley_budget_report_format
-	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_TEXT_capi_79faa2a9b6944819())
+	swig_r = (Enum_SS_parley_budget_report_format)(C._wrap_PARLEY_BUDGET_REPORT_TEXT_capi_5d736c148571b593())
 	return swig_r
 }
 
@@ -1177,7 +1219,7 @@ const PARLEY_SWIG_FUNCTION_NAMES string = "%s"
 
 func Parley_version() (_swig_ret string) {
 	var swig_r int64
-	swig_r = (int64)(C._wrap_parley_version_capi_79faa2a9b6944819())
+	swig_r = (int64)(C._wrap_parley_version_capi_5d736c148571b593())
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1186,7 +1228,7 @@ func Parley_version() (_swig_ret string) {
 func Parley_status_name(arg1 int) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_status_name_capi_79faa2a9b6944819(C.swig_intgo(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_status_name_capi_5d736c148571b593(C.swig_intgo(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1194,7 +1236,7 @@ func Parley_status_name(arg1 int) (_swig_ret string) {
 
 func Parley_runtime_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_runtime_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_runtime_destroy_capi_5d736c148571b593(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_runtime_log(arg1 uintptr, arg2 int, arg3 string) (_swig_ret *Error) {
@@ -1202,7 +1244,7 @@ func Parley_runtime_log(arg1 uintptr, arg2 int, arg3 string) (_swig_ret *Error) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_runtime_log_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_runtime_log_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1215,7 +1257,7 @@ func Parley_runtime_post_event(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_runtime_post_event_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_runtime_post_event_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1227,14 +1269,14 @@ func Parley_runtime_post_event(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 func Parley_event_type_of(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_event_type_of_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_event_type_of_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_event_type_name(arg1 int) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_type_name_capi_79faa2a9b6944819(C.swig_intgo(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_type_name_capi_5d736c148571b593(C.swig_intgo(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1243,7 +1285,7 @@ func Parley_event_type_name(arg1 int) (_swig_ret string) {
 func Parley_event_session_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_session_id_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_session_id_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1252,7 +1294,7 @@ func Parley_event_session_id(arg1 uintptr) (_swig_ret string) {
 func Parley_event_payload(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_payload_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_payload_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1261,26 +1303,26 @@ func Parley_event_payload(arg1 uintptr) (_swig_ret string) {
 func Parley_event_timestamp_us(arg1 uintptr) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_event_timestamp_us_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_event_timestamp_us_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_event_release(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_event_release_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_event_release_capi_5d736c148571b593(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_listener_port(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_listener_port_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_listener_port_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Parley_listener_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_listener_id_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_listener_id_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1288,13 +1330,13 @@ func Parley_listener_id(arg1 uintptr) (_swig_ret string) {
 
 func Parley_listener_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_listener_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_listener_destroy_capi_5d736c148571b593(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_session_id(arg1 uintptr) (_swig_ret string) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_id_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_id_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 string
 	swig_r_1 = swigGoString(uintptr(swig_r))
 	return swig_r_1
@@ -1303,7 +1345,7 @@ func Parley_session_id(arg1 uintptr) (_swig_ret string) {
 func Parley_session_get_state(arg1 uintptr) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_parley_session_get_state_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_parley_session_get_state_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1312,7 +1354,7 @@ func Parley_session_play(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret *Error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_play_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_session_play_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1325,7 +1367,7 @@ func Parley_session_send_mark(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_send_mark_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_send_mark_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1337,7 +1379,7 @@ func Parley_session_send_mark(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 func Parley_session_clear(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_clear_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_clear_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1347,7 +1389,7 @@ func Parley_session_hang_up(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_hang_up_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_hang_up_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1360,7 +1402,7 @@ func Parley_session_start_recording(arg1 uintptr, arg2 string) (_swig_ret *Error
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_start_recording_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_start_recording_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1372,7 +1414,7 @@ func Parley_session_start_recording(arg1 uintptr, arg2 string) (_swig_ret *Error
 func Parley_session_stop_recording(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_stop_recording_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_stop_recording_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1381,7 +1423,7 @@ func Parley_session_stop_recording(arg1 uintptr) (_swig_ret *Error) {
 func Parley_session_close(arg1 uintptr) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_parley_session_close_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_parley_session_close_capi_5d736c148571b593(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1389,7 +1431,7 @@ func Parley_session_close(arg1 uintptr) (_swig_ret *Error) {
 
 func Parley_session_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_session_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_session_destroy_capi_5d736c148571b593(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_session_push_audio(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret *Error) {
@@ -1397,7 +1439,7 @@ func Parley_session_push_audio(arg1 uintptr, arg2 []int16, arg3 int) (_swig_ret 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_push_audio_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_session_push_audio_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1412,7 +1454,7 @@ func Parley_session_push_g711(arg1 uintptr, arg2 []byte, arg3 int, arg4 int) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_session_push_g711_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int64)(C._wrap_parley_session_push_g711_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1425,7 +1467,7 @@ func Parley_session_push_dtmf(arg1 uintptr, arg2 string) (_swig_ret *Error) {
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_push_dtmf_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_push_dtmf_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1438,7 +1480,7 @@ func Parley_session_push_mark_played(arg1 uintptr, arg2 string) (_swig_ret *Erro
 	var swig_r int64
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_parley_session_push_mark_played_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int64)(C._wrap_parley_session_push_mark_played_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1452,7 +1494,7 @@ func Parley_session_tool_result(arg1 uintptr, arg2 string, arg3 string) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_session_tool_result_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_session_tool_result_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1469,7 +1511,7 @@ func Parley_provider_push_audio(arg1 uintptr, arg2 uint64, arg3 []int16) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_provider_push_audio_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_72(_swig_i_1), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_provider_push_audio_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1483,7 +1525,7 @@ func Parley_provider_push_text(arg1 uintptr, arg2 uint64, arg3 string) (_swig_re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_provider_push_text_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_provider_push_text_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.swig_type_76(_swig_i_1), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1500,7 +1542,7 @@ func Parley_provider_push_tool_call(arg1 uintptr, arg2 uint64, arg3 int, arg4 st
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int64)(C._wrap_parley_provider_push_tool_call_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_78(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_5))))
+	swig_r = (int64)(C._wrap_parley_provider_push_tool_call_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_5))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1522,7 +1564,7 @@ func Parley_provider_push_transcript(arg1 uintptr, arg2 uint64, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int64)(C._wrap_parley_provider_push_transcript_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int64)(C._wrap_parley_provider_push_transcript_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.swig_type_84(_swig_i_1), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1537,7 +1579,7 @@ func Parley_provider_complete(arg1 uintptr, arg2 uint64, arg3 int, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int64)(C._wrap_parley_provider_complete_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int64)(C._wrap_parley_provider_complete_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.swig_type_87(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1548,7 +1590,7 @@ func Parley_provider_complete(arg1 uintptr, arg2 uint64, arg3 int, arg4 string) 
 
 func Parley_budget_destroy(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_parley_budget_destroy_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0))
+	C._wrap_parley_budget_destroy_capi_5d736c148571b593(C.uintptr_t(_swig_i_0))
 }
 
 func Parley_budget_record_ttft(arg1 uintptr, arg2 float64, arg3 int64) (_swig_ret *Error) {
@@ -1556,7 +1598,7 @@ func Parley_budget_record_ttft(arg1 uintptr, arg2 float64, arg3 int64) (_swig_re
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_record_ttft_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.double(_swig_i_1), C.swig_type_89(_swig_i_2)))
+	swig_r = (int64)(C._wrap_parley_budget_record_ttft_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.double(_swig_i_1), C.swig_type_90(_swig_i_2)))
 	var swig_r_1 *Error
 	swig_r_1 = swigTakeError(uintptr(swig_r))
 	return swig_r_1
@@ -1567,7 +1609,7 @@ func Parley_budget_select_model(arg1 uintptr, arg2 string, arg3 string) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_select_model_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_select_model_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1584,7 +1626,7 @@ func Parley_budget_provide_summary(arg1 uintptr, arg2 uint64, arg3 string) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_parley_budget_provide_summary_capi_79faa2a9b6944819(C.uintptr_t(_swig_i_0), C.swig_type_94(_swig_i_1), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int64)(C._wrap_parley_budget_provide_summary_capi_5d736c148571b593(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}

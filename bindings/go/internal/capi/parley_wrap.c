@@ -345,6 +345,12 @@ static parley_runtime *parley_swig_runtime_create(const char *config_json) {
   return out;
 }
 
+static char *parley_swig_runtime_stats_json(parley_runtime *runtime) {
+  char *out = NULL;
+  parley_swig_status = parley_runtime_stats_json(&out, runtime);
+  return out;
+}
+
 /* NULL when no event arrived in time: PARLEY_ETIMEOUT is an outcome, not an error. */
 static parley_event *parley_swig_runtime_poll_event(parley_runtime *runtime, int timeout_ms) {
   parley_event *out = NULL;
@@ -461,7 +467,7 @@ static char *parley_swig_session_speak(parley_session *session, const char *text
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_79faa2a9b6944819(void *_swig_go_0) {
+void _wrap_Swig_free_capi_5d736c148571b593(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -471,7 +477,7 @@ void _wrap_Swig_free_capi_79faa2a9b6944819(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_79faa2a9b6944819(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_5d736c148571b593(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -484,7 +490,7 @@ void *_wrap_Swig_malloc_capi_79faa2a9b6944819(intgo _swig_go_0) {
 }
 
 
-void _wrap_parley_version_numbers_capi_79faa2a9b6944819(int *_swig_go_0, int *_swig_go_1, int *_swig_go_2) {
+void _wrap_parley_version_numbers_capi_5d736c148571b593(int *_swig_go_0, int *_swig_go_1, int *_swig_go_2) {
   int *arg1 = (int *) 0 ;
   int *arg2 = (int *) 0 ;
   int *arg3 = (int *) 0 ;
@@ -498,7 +504,7 @@ void _wrap_parley_version_numbers_capi_79faa2a9b6944819(int *_swig_go_0, int *_s
 }
 
 
-long long _wrap_parley_runtime_create_capi_79faa2a9b6944819(parley_runtime **_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_runtime_create_capi_5d736c148571b593(parley_runtime **_swig_go_0, _gostring_ _swig_go_1) {
   parley_runtime **arg1 = (parley_runtime **) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -528,7 +534,7 @@ long long _wrap_parley_runtime_create_capi_79faa2a9b6944819(parley_runtime **_sw
 }
 
 
-long long _wrap_parley_runtime_poll_event_capi_79faa2a9b6944819(parley_event **_swig_go_0, parley_runtime *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_runtime_poll_event_capi_5d736c148571b593(parley_event **_swig_go_0, parley_runtime *_swig_go_1, intgo _swig_go_2) {
   parley_event **arg1 = (parley_event **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   int arg3 ;
@@ -545,7 +551,32 @@ long long _wrap_parley_runtime_poll_event_capi_79faa2a9b6944819(parley_event **_
 }
 
 
-long long _wrap_parley_listener_start_capi_79faa2a9b6944819(parley_listener **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_runtime_stats_json_capi_5d736c148571b593(char **_swig_go_0, parley_runtime *_swig_go_1) {
+  char **arg1 = (char **) 0 ;
+  parley_runtime *arg2 = (parley_runtime *) 0 ;
+  char *tmp1 ;
+  int result;
+  long long _swig_go_result;
+  
+  tmp1 = NULL; arg1 = &tmp1; 
+  arg2 = (parley_runtime *)_swig_go_1; 
+  
+  result = (int)parley_runtime_stats_json(arg1,arg2);
+  _swig_go_result = (result == 0) ? 0 : (long long)parley_go_capture(result); 
+  
+  if (tmp1 != NULL) {
+    size_t n = strlen(tmp1);
+    char *copy = (char *)malloc(n + 1);
+    if (copy != NULL) memcpy(copy, tmp1, n + 1);
+    parley_string_free(tmp1);
+    *(uintptr_t *)_swig_go_0 = (uintptr_t)copy;
+  }
+  
+  return _swig_go_result;
+}
+
+
+long long _wrap_parley_listener_start_capi_5d736c148571b593(parley_listener **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_listener **arg1 = (parley_listener **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -577,7 +608,7 @@ long long _wrap_parley_listener_start_capi_79faa2a9b6944819(parley_listener **_s
 }
 
 
-long long _wrap_parley_listener_stop_capi_79faa2a9b6944819(long long *_swig_go_0, parley_listener *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_listener_stop_capi_5d736c148571b593(long long *_swig_go_0, parley_listener *_swig_go_1, intgo _swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   parley_listener *arg2 = (parley_listener *) 0 ;
   int arg3 ;
@@ -594,7 +625,7 @@ long long _wrap_parley_listener_stop_capi_79faa2a9b6944819(long long *_swig_go_0
 }
 
 
-long long _wrap_parley_session_open_capi_79faa2a9b6944819(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_session_open_capi_5d736c148571b593(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_session **arg1 = (parley_session **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -626,7 +657,7 @@ long long _wrap_parley_session_open_capi_79faa2a9b6944819(parley_session **_swig
 }
 
 
-long long _wrap_parley_session_create_host_capi_79faa2a9b6944819(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_session_create_host_capi_5d736c148571b593(parley_session **_swig_go_0, parley_runtime *_swig_go_1, _gostring_ _swig_go_2) {
   parley_session **arg1 = (parley_session **) 0 ;
   parley_runtime *arg2 = (parley_runtime *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -658,7 +689,7 @@ long long _wrap_parley_session_create_host_capi_79faa2a9b6944819(parley_session 
 }
 
 
-long long _wrap_parley_session_wait_mark_capi_79faa2a9b6944819(int *_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
+long long _wrap_parley_session_wait_mark_capi_5d736c148571b593(int *_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3) {
   int *arg1 = (int *) 0 ;
   parley_session *arg2 = (parley_session *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -692,7 +723,7 @@ long long _wrap_parley_session_wait_mark_capi_79faa2a9b6944819(int *_swig_go_0, 
 }
 
 
-long long _wrap_parley_selftest_capi_79faa2a9b6944819(char **_swig_go_0) {
+long long _wrap_parley_selftest_capi_5d736c148571b593(char **_swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *tmp1 ;
   int result;
@@ -715,7 +746,7 @@ long long _wrap_parley_selftest_capi_79faa2a9b6944819(char **_swig_go_0) {
 }
 
 
-long long _wrap_parley_budget_create_capi_79faa2a9b6944819(parley_budget **_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_budget_create_capi_5d736c148571b593(parley_budget **_swig_go_0, _gostring_ _swig_go_1) {
   parley_budget **arg1 = (parley_budget **) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -745,7 +776,7 @@ long long _wrap_parley_budget_create_capi_79faa2a9b6944819(parley_budget **_swig
 }
 
 
-long long _wrap_parley_budget_prepare_capi_79faa2a9b6944819(char **_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_prepare_capi_5d736c148571b593(char **_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -787,7 +818,7 @@ long long _wrap_parley_budget_prepare_capi_79faa2a9b6944819(char **_swig_go_0, p
 }
 
 
-long long _wrap_parley_budget_stats_json_capi_79faa2a9b6944819(char **_swig_go_0, parley_budget *_swig_go_1) {
+long long _wrap_parley_budget_stats_json_capi_5d736c148571b593(char **_swig_go_0, parley_budget *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *tmp1 ;
@@ -812,7 +843,7 @@ long long _wrap_parley_budget_stats_json_capi_79faa2a9b6944819(char **_swig_go_0
 }
 
 
-long long _wrap_parley_budget_report_capi_79faa2a9b6944819(char **_swig_go_0, parley_budget *_swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_budget_report_capi_5d736c148571b593(char **_swig_go_0, parley_budget *_swig_go_1, intgo _swig_go_2) {
   char **arg1 = (char **) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   int arg3 ;
@@ -839,7 +870,7 @@ long long _wrap_parley_budget_report_capi_79faa2a9b6944819(char **_swig_go_0, pa
 }
 
 
-long long _wrap_parley_budget_count_tokens_capi_79faa2a9b6944819(long long *_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_count_tokens_capi_5d736c148571b593(long long *_swig_go_0, parley_budget *_swig_go_1, _gostring_ _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   parley_budget *arg2 = (parley_budget *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -871,7 +902,7 @@ long long _wrap_parley_budget_count_tokens_capi_79faa2a9b6944819(long long *_swi
 }
 
 
-long long _wrap_parley_session_speak_capi_79faa2a9b6944819(char **_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+long long _wrap_parley_session_speak_capi_5d736c148571b593(char **_swig_go_0, parley_session *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   parley_session *arg2 = (parley_session *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -930,7 +961,7 @@ long long _wrap_parley_session_speak_capi_79faa2a9b6944819(char **_swig_go_0, pa
 }
 
 
-long long _wrap_parley_go_provider_register_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+long long _wrap_parley_go_provider_register_capi_5d736c148571b593(parley_runtime *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -994,7 +1025,7 @@ long long _wrap_parley_go_provider_register_capi_79faa2a9b6944819(parley_runtime
 }
 
 
-long long _wrap_parley_go_poll_batch_capi_79faa2a9b6944819(int *_swig_go_0, parley_go_event_view *_swig_go_1, long long _swig_go_2, uintptr_t *_swig_go_3, long long _swig_go_4, parley_runtime *_swig_go_5, intgo _swig_go_6) {
+long long _wrap_parley_go_poll_batch_capi_5d736c148571b593(int *_swig_go_0, parley_go_event_view *_swig_go_1, long long _swig_go_2, uintptr_t *_swig_go_3, long long _swig_go_4, parley_runtime *_swig_go_5, intgo _swig_go_6) {
   int *arg1 = (int *) 0 ;
   parley_go_event_view *arg2 = (parley_go_event_view *) 0 ;
   size_t arg3 ;
@@ -1019,7 +1050,7 @@ long long _wrap_parley_go_poll_batch_capi_79faa2a9b6944819(int *_swig_go_0, parl
 }
 
 
-void _wrap_parley_go_release_events_capi_79faa2a9b6944819(uintptr_t *_swig_go_0, long long _swig_go_1) {
+void _wrap_parley_go_release_events_capi_5d736c148571b593(uintptr_t *_swig_go_0, long long _swig_go_1) {
   uintptr_t *arg1 = (uintptr_t *) 0 ;
   size_t arg2 ;
   
@@ -1031,7 +1062,7 @@ void _wrap_parley_go_release_events_capi_79faa2a9b6944819(uintptr_t *_swig_go_0,
 }
 
 
-long long _wrap_parley_go_event_view_size_capi_79faa2a9b6944819() {
+long long _wrap_parley_go_event_view_size_capi_5d736c148571b593() {
   size_t result;
   long long _swig_go_result;
   
@@ -1042,7 +1073,7 @@ long long _wrap_parley_go_event_view_size_capi_79faa2a9b6944819() {
 }
 
 
-long long _wrap_parley_go_budget_set_callbacks_capi_79faa2a9b6944819(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_callbacks_capi_5d736c148571b593(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -1057,7 +1088,7 @@ long long _wrap_parley_go_budget_set_callbacks_capi_79faa2a9b6944819(parley_budg
 }
 
 
-long long _wrap_parley_go_budget_set_embedder_capi_79faa2a9b6944819(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_embedder_capi_5d736c148571b593(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -1072,7 +1103,7 @@ long long _wrap_parley_go_budget_set_embedder_capi_79faa2a9b6944819(parley_budge
 }
 
 
-long long _wrap_parley_go_budget_set_summarizer_capi_79faa2a9b6944819(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
+long long _wrap_parley_go_budget_set_summarizer_capi_5d736c148571b593(parley_budget *_swig_go_0, uintptr_t _swig_go_1) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uintptr_t arg2 ;
   int result;
@@ -1087,7 +1118,7 @@ long long _wrap_parley_go_budget_set_summarizer_capi_79faa2a9b6944819(parley_bud
 }
 
 
-intgo _wrap_PARLEY_VERSION_NUMBER_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_VERSION_NUMBER_capi_5d736c148571b593() {
   int result;
   intgo _swig_go_result;
   
@@ -1098,7 +1129,7 @@ intgo _wrap_PARLEY_VERSION_NUMBER_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_OK_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_OK_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1110,7 +1141,7 @@ intgo _wrap_PARLEY_OK_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EINVAL_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EINVAL_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1122,7 +1153,7 @@ intgo _wrap_PARLEY_EINVAL_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_ECONFIG_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_ECONFIG_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1134,7 +1165,7 @@ intgo _wrap_PARLEY_ECONFIG_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_ENOMEM_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_ENOMEM_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1146,7 +1177,7 @@ intgo _wrap_PARLEY_ENOMEM_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_ESTATE_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_ESTATE_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1158,7 +1189,7 @@ intgo _wrap_PARLEY_ESTATE_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_ETIMEOUT_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_ETIMEOUT_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1170,7 +1201,7 @@ intgo _wrap_PARLEY_ETIMEOUT_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_ENOTFOUND_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_ENOTFOUND_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1182,7 +1213,7 @@ intgo _wrap_PARLEY_ENOTFOUND_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EUNSUPPORTED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EUNSUPPORTED_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1194,7 +1225,7 @@ intgo _wrap_PARLEY_EUNSUPPORTED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EIO_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EIO_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1206,7 +1237,7 @@ intgo _wrap_PARLEY_EIO_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EFORMAT_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EFORMAT_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1218,7 +1249,7 @@ intgo _wrap_PARLEY_EFORMAT_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EPROTOCOL_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EPROTOCOL_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1230,7 +1261,7 @@ intgo _wrap_PARLEY_EPROTOCOL_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EPROVIDER_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EPROVIDER_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1242,7 +1273,7 @@ intgo _wrap_PARLEY_EPROVIDER_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_ECANCELLED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_ECANCELLED_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1254,7 +1285,7 @@ intgo _wrap_PARLEY_ECANCELLED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EFULL_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EFULL_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1266,7 +1297,7 @@ intgo _wrap_PARLEY_EFULL_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EINTERNAL_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EINTERNAL_capi_5d736c148571b593() {
   enum parley_status result;
   intgo _swig_go_result;
   
@@ -1278,7 +1309,7 @@ intgo _wrap_PARLEY_EINTERNAL_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_LOG_TRACE_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_LOG_TRACE_capi_5d736c148571b593() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1290,7 +1321,7 @@ intgo _wrap_PARLEY_LOG_TRACE_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_LOG_DEBUG_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_LOG_DEBUG_capi_5d736c148571b593() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1302,7 +1333,7 @@ intgo _wrap_PARLEY_LOG_DEBUG_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_LOG_INFO_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_LOG_INFO_capi_5d736c148571b593() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1314,7 +1345,7 @@ intgo _wrap_PARLEY_LOG_INFO_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_LOG_WARN_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_LOG_WARN_capi_5d736c148571b593() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1326,7 +1357,7 @@ intgo _wrap_PARLEY_LOG_WARN_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_LOG_ERROR_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_LOG_ERROR_capi_5d736c148571b593() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1338,7 +1369,7 @@ intgo _wrap_PARLEY_LOG_ERROR_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_LOG_OFF_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_LOG_OFF_capi_5d736c148571b593() {
   enum parley_log_level result;
   intgo _swig_go_result;
   
@@ -1350,7 +1381,7 @@ intgo _wrap_PARLEY_LOG_OFF_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_NONE_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_NONE_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1362,7 +1393,7 @@ intgo _wrap_PARLEY_EVENT_NONE_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1374,7 +1405,7 @@ intgo _wrap_PARLEY_EVENT_RUNTIME_ERROR_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_USER_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_USER_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1386,7 +1417,7 @@ intgo _wrap_PARLEY_EVENT_USER_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1398,7 +1429,7 @@ intgo _wrap_PARLEY_EVENT_OVERFLOW_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1410,7 +1441,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_STARTED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1422,7 +1453,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_STOPPED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1434,7 +1465,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_ERROR_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1446,7 +1477,7 @@ intgo _wrap_PARLEY_EVENT_SESSION_REJECTED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_DTMF_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_DTMF_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1458,7 +1489,7 @@ intgo _wrap_PARLEY_EVENT_DTMF_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_MARK_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_MARK_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1470,7 +1501,7 @@ intgo _wrap_PARLEY_EVENT_MARK_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_AUDIO_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1482,7 +1513,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1494,7 +1525,7 @@ intgo _wrap_PARLEY_EVENT_CALLER_AUDIO_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1506,7 +1537,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_MARK_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1518,7 +1549,7 @@ intgo _wrap_PARLEY_EVENT_AUDIO_CLEAR_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1530,7 +1561,7 @@ intgo _wrap_PARLEY_EVENT_PROVIDER_REQUEST_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_AGENT_STATE_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_AGENT_STATE_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1542,7 +1573,7 @@ intgo _wrap_PARLEY_EVENT_AGENT_STATE_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_TRANSCRIPT_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_TRANSCRIPT_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1554,7 +1585,7 @@ intgo _wrap_PARLEY_EVENT_TRANSCRIPT_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_TURN_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_TURN_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1566,7 +1597,7 @@ intgo _wrap_PARLEY_EVENT_TURN_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_TOOL_CALL_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_TOOL_CALL_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1578,7 +1609,7 @@ intgo _wrap_PARLEY_EVENT_TOOL_CALL_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_EVENT_INTERRUPTION_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_INTERRUPTION_capi_5d736c148571b593() {
   enum parley_event_type result;
   intgo _swig_go_result;
   
@@ -1590,7 +1621,31 @@ intgo _wrap_PARLEY_EVENT_INTERRUPTION_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CONNECTING_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_EVENT_SEND_DTMF_capi_5d736c148571b593() {
+  enum parley_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = PARLEY_EVENT_SEND_DTMF;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_PARLEY_EVENT_TRANSFER_capi_5d736c148571b593() {
+  enum parley_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = PARLEY_EVENT_TRANSFER;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_PARLEY_SESSION_CONNECTING_capi_5d736c148571b593() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1602,7 +1657,7 @@ intgo _wrap_PARLEY_SESSION_CONNECTING_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_ACTIVE_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_SESSION_ACTIVE_capi_5d736c148571b593() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1614,7 +1669,7 @@ intgo _wrap_PARLEY_SESSION_ACTIVE_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CLOSING_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_SESSION_CLOSING_capi_5d736c148571b593() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1626,7 +1681,7 @@ intgo _wrap_PARLEY_SESSION_CLOSING_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_SESSION_CLOSED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_SESSION_CLOSED_capi_5d736c148571b593() {
   enum parley_session_state result;
   intgo _swig_go_result;
   
@@ -1638,7 +1693,7 @@ intgo _wrap_PARLEY_SESSION_CLOSED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_MARK_PENDING_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_MARK_PENDING_capi_5d736c148571b593() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1650,7 +1705,7 @@ intgo _wrap_PARLEY_MARK_PENDING_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_MARK_PLAYED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_MARK_PLAYED_capi_5d736c148571b593() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1662,7 +1717,7 @@ intgo _wrap_PARLEY_MARK_PLAYED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_MARK_CLEARED_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_MARK_CLEARED_capi_5d736c148571b593() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1674,7 +1729,7 @@ intgo _wrap_PARLEY_MARK_CLEARED_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_MARK_TIMEOUT_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_MARK_TIMEOUT_capi_5d736c148571b593() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1686,7 +1741,7 @@ intgo _wrap_PARLEY_MARK_TIMEOUT_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_MARK_UNKNOWN_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_MARK_UNKNOWN_capi_5d736c148571b593() {
   enum parley_mark_outcome result;
   intgo _swig_go_result;
   
@@ -1698,7 +1753,7 @@ intgo _wrap_PARLEY_MARK_UNKNOWN_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_G711_ULAW_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_G711_ULAW_capi_5d736c148571b593() {
   enum parley_g711 result;
   intgo _swig_go_result;
   
@@ -1710,7 +1765,7 @@ intgo _wrap_PARLEY_G711_ULAW_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_G711_ALAW_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_G711_ALAW_capi_5d736c148571b593() {
   enum parley_g711 result;
   intgo _swig_go_result;
   
@@ -1722,7 +1777,7 @@ intgo _wrap_PARLEY_G711_ALAW_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_5d736c148571b593() {
   enum parley_budget_report_format result;
   intgo _swig_go_result;
   
@@ -1734,7 +1789,7 @@ intgo _wrap_PARLEY_BUDGET_REPORT_JSON_capi_79faa2a9b6944819() {
 }
 
 
-intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_79faa2a9b6944819() {
+intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_5d736c148571b593() {
   enum parley_budget_report_format result;
   intgo _swig_go_result;
   
@@ -1746,7 +1801,7 @@ intgo _wrap_PARLEY_BUDGET_REPORT_TEXT_capi_79faa2a9b6944819() {
 }
 
 
-long long _wrap_parley_version_capi_79faa2a9b6944819() {
+long long _wrap_parley_version_capi_5d736c148571b593() {
   char *result = 0 ;
   long long _swig_go_result;
   
@@ -1757,7 +1812,7 @@ long long _wrap_parley_version_capi_79faa2a9b6944819() {
 }
 
 
-long long _wrap_parley_status_name_capi_79faa2a9b6944819(intgo _swig_go_0) {
+long long _wrap_parley_status_name_capi_5d736c148571b593(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1770,7 +1825,7 @@ long long _wrap_parley_status_name_capi_79faa2a9b6944819(intgo _swig_go_0) {
 }
 
 
-void _wrap_parley_runtime_destroy_capi_79faa2a9b6944819(parley_runtime *_swig_go_0) {
+void _wrap_parley_runtime_destroy_capi_5d736c148571b593(parley_runtime *_swig_go_0) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   
   arg1 = (parley_runtime *)_swig_go_0; 
@@ -1780,7 +1835,7 @@ void _wrap_parley_runtime_destroy_capi_79faa2a9b6944819(parley_runtime *_swig_go
 }
 
 
-long long _wrap_parley_runtime_log_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_runtime_log_capi_5d736c148571b593(parley_runtime *_swig_go_0, intgo _swig_go_1, _gostring_ _swig_go_2) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   int arg2 ;
   char *arg3 = (char *) 0 ;
@@ -1812,7 +1867,7 @@ long long _wrap_parley_runtime_log_capi_79faa2a9b6944819(parley_runtime *_swig_g
 }
 
 
-long long _wrap_parley_runtime_post_event_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_runtime_post_event_capi_5d736c148571b593(parley_runtime *_swig_go_0, _gostring_ _swig_go_1) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -1842,7 +1897,7 @@ long long _wrap_parley_runtime_post_event_capi_79faa2a9b6944819(parley_runtime *
 }
 
 
-intgo _wrap_parley_event_type_of_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
+intgo _wrap_parley_event_type_of_capi_5d736c148571b593(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1855,7 +1910,7 @@ intgo _wrap_parley_event_type_of_capi_79faa2a9b6944819(parley_event *_swig_go_0)
 }
 
 
-long long _wrap_parley_event_type_name_capi_79faa2a9b6944819(intgo _swig_go_0) {
+long long _wrap_parley_event_type_name_capi_5d736c148571b593(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1868,7 +1923,7 @@ long long _wrap_parley_event_type_name_capi_79faa2a9b6944819(intgo _swig_go_0) {
 }
 
 
-long long _wrap_parley_event_session_id_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
+long long _wrap_parley_event_session_id_capi_5d736c148571b593(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1881,7 +1936,7 @@ long long _wrap_parley_event_session_id_capi_79faa2a9b6944819(parley_event *_swi
 }
 
 
-long long _wrap_parley_event_payload_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
+long long _wrap_parley_event_payload_capi_5d736c148571b593(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1894,7 +1949,7 @@ long long _wrap_parley_event_payload_capi_79faa2a9b6944819(parley_event *_swig_g
 }
 
 
-long long _wrap_parley_event_timestamp_us_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
+long long _wrap_parley_event_timestamp_us_capi_5d736c148571b593(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -1907,7 +1962,7 @@ long long _wrap_parley_event_timestamp_us_capi_79faa2a9b6944819(parley_event *_s
 }
 
 
-void _wrap_parley_event_release_capi_79faa2a9b6944819(parley_event *_swig_go_0) {
+void _wrap_parley_event_release_capi_5d736c148571b593(parley_event *_swig_go_0) {
   parley_event *arg1 = (parley_event *) 0 ;
   
   arg1 = (parley_event *)_swig_go_0; 
@@ -1917,7 +1972,7 @@ void _wrap_parley_event_release_capi_79faa2a9b6944819(parley_event *_swig_go_0) 
 }
 
 
-intgo _wrap_parley_listener_port_capi_79faa2a9b6944819(parley_listener *_swig_go_0) {
+intgo _wrap_parley_listener_port_capi_5d736c148571b593(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1930,7 +1985,7 @@ intgo _wrap_parley_listener_port_capi_79faa2a9b6944819(parley_listener *_swig_go
 }
 
 
-long long _wrap_parley_listener_id_capi_79faa2a9b6944819(parley_listener *_swig_go_0) {
+long long _wrap_parley_listener_id_capi_5d736c148571b593(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1943,7 +1998,7 @@ long long _wrap_parley_listener_id_capi_79faa2a9b6944819(parley_listener *_swig_
 }
 
 
-void _wrap_parley_listener_destroy_capi_79faa2a9b6944819(parley_listener *_swig_go_0) {
+void _wrap_parley_listener_destroy_capi_5d736c148571b593(parley_listener *_swig_go_0) {
   parley_listener *arg1 = (parley_listener *) 0 ;
   
   arg1 = (parley_listener *)_swig_go_0; 
@@ -1953,7 +2008,7 @@ void _wrap_parley_listener_destroy_capi_79faa2a9b6944819(parley_listener *_swig_
 }
 
 
-long long _wrap_parley_session_id_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
+long long _wrap_parley_session_id_capi_5d736c148571b593(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *result = 0 ;
   long long _swig_go_result;
@@ -1966,7 +2021,7 @@ long long _wrap_parley_session_id_capi_79faa2a9b6944819(parley_session *_swig_go
 }
 
 
-intgo _wrap_parley_session_get_state_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
+intgo _wrap_parley_session_get_state_capi_5d736c148571b593(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1979,7 +2034,7 @@ intgo _wrap_parley_session_get_state_capi_79faa2a9b6944819(parley_session *_swig
 }
 
 
-long long _wrap_parley_session_play_capi_79faa2a9b6944819(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_session_play_capi_5d736c148571b593(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
   parley_session *arg1 = (parley_session *) 0 ;
   int16_t *arg2 = (int16_t *) 0 ;
   size_t arg3 ;
@@ -2000,7 +2055,7 @@ long long _wrap_parley_session_play_capi_79faa2a9b6944819(parley_session *_swig_
 }
 
 
-long long _wrap_parley_session_send_mark_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_send_mark_capi_5d736c148571b593(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2030,7 +2085,7 @@ long long _wrap_parley_session_send_mark_capi_79faa2a9b6944819(parley_session *_
 }
 
 
-long long _wrap_parley_session_clear_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
+long long _wrap_parley_session_clear_capi_5d736c148571b593(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -2043,7 +2098,7 @@ long long _wrap_parley_session_clear_capi_79faa2a9b6944819(parley_session *_swig
 }
 
 
-long long _wrap_parley_session_hang_up_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_hang_up_capi_5d736c148571b593(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2073,7 +2128,7 @@ long long _wrap_parley_session_hang_up_capi_79faa2a9b6944819(parley_session *_sw
 }
 
 
-long long _wrap_parley_session_start_recording_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_start_recording_capi_5d736c148571b593(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2103,7 +2158,7 @@ long long _wrap_parley_session_start_recording_capi_79faa2a9b6944819(parley_sess
 }
 
 
-long long _wrap_parley_session_stop_recording_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
+long long _wrap_parley_session_stop_recording_capi_5d736c148571b593(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -2116,7 +2171,7 @@ long long _wrap_parley_session_stop_recording_capi_79faa2a9b6944819(parley_sessi
 }
 
 
-long long _wrap_parley_session_close_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
+long long _wrap_parley_session_close_capi_5d736c148571b593(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   int result;
   long long _swig_go_result;
@@ -2129,7 +2184,7 @@ long long _wrap_parley_session_close_capi_79faa2a9b6944819(parley_session *_swig
 }
 
 
-void _wrap_parley_session_destroy_capi_79faa2a9b6944819(parley_session *_swig_go_0) {
+void _wrap_parley_session_destroy_capi_5d736c148571b593(parley_session *_swig_go_0) {
   parley_session *arg1 = (parley_session *) 0 ;
   
   arg1 = (parley_session *)_swig_go_0; 
@@ -2139,7 +2194,7 @@ void _wrap_parley_session_destroy_capi_79faa2a9b6944819(parley_session *_swig_go
 }
 
 
-long long _wrap_parley_session_push_audio_capi_79faa2a9b6944819(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
+long long _wrap_parley_session_push_audio_capi_5d736c148571b593(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
   parley_session *arg1 = (parley_session *) 0 ;
   int16_t *arg2 = (int16_t *) 0 ;
   size_t arg3 ;
@@ -2160,7 +2215,7 @@ long long _wrap_parley_session_push_audio_capi_79faa2a9b6944819(parley_session *
 }
 
 
-long long _wrap_parley_session_push_g711_capi_79faa2a9b6944819(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+long long _wrap_parley_session_push_g711_capi_5d736c148571b593(parley_session *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   parley_session *arg1 = (parley_session *) 0 ;
   uint8_t *arg2 = (uint8_t *) 0 ;
   size_t arg3 ;
@@ -2183,7 +2238,7 @@ long long _wrap_parley_session_push_g711_capi_79faa2a9b6944819(parley_session *_
 }
 
 
-long long _wrap_parley_session_push_dtmf_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_push_dtmf_capi_5d736c148571b593(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2213,7 +2268,7 @@ long long _wrap_parley_session_push_dtmf_capi_79faa2a9b6944819(parley_session *_
 }
 
 
-long long _wrap_parley_session_push_mark_played_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
+long long _wrap_parley_session_push_mark_played_capi_5d736c148571b593(parley_session *_swig_go_0, _gostring_ _swig_go_1) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char buf2[256] ;
@@ -2243,7 +2298,7 @@ long long _wrap_parley_session_push_mark_played_capi_79faa2a9b6944819(parley_ses
 }
 
 
-long long _wrap_parley_session_tool_result_capi_79faa2a9b6944819(parley_session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_session_tool_result_capi_5d736c148571b593(parley_session *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   parley_session *arg1 = (parley_session *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2290,7 +2345,7 @@ long long _wrap_parley_session_tool_result_capi_79faa2a9b6944819(parley_session 
 }
 
 
-long long _wrap_parley_provider_push_audio_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+long long _wrap_parley_provider_push_audio_capi_5d736c148571b593(parley_runtime *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   int16_t *arg3 = (int16_t *) 0 ;
@@ -2311,7 +2366,7 @@ long long _wrap_parley_provider_push_audio_capi_79faa2a9b6944819(parley_runtime 
 }
 
 
-long long _wrap_parley_provider_push_text_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_provider_push_text_capi_5d736c148571b593(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -2343,7 +2398,7 @@ long long _wrap_parley_provider_push_text_capi_79faa2a9b6944819(parley_runtime *
 }
 
 
-long long _wrap_parley_provider_push_tool_call_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4, _gostring_ _swig_go_5) {
+long long _wrap_parley_provider_push_tool_call_capi_5d736c148571b593(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4, _gostring_ _swig_go_5) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -2411,7 +2466,7 @@ long long _wrap_parley_provider_push_tool_call_capi_79faa2a9b6944819(parley_runt
 }
 
 
-long long _wrap_parley_provider_push_transcript_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
+long long _wrap_parley_provider_push_transcript_capi_5d736c148571b593(parley_runtime *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   char *arg3 = (char *) 0 ;
@@ -2447,7 +2502,7 @@ long long _wrap_parley_provider_push_transcript_capi_79faa2a9b6944819(parley_run
 }
 
 
-long long _wrap_parley_provider_complete_capi_79faa2a9b6944819(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
+long long _wrap_parley_provider_complete_capi_5d736c148571b593(parley_runtime *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3) {
   parley_runtime *arg1 = (parley_runtime *) 0 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -2481,7 +2536,7 @@ long long _wrap_parley_provider_complete_capi_79faa2a9b6944819(parley_runtime *_
 }
 
 
-void _wrap_parley_budget_destroy_capi_79faa2a9b6944819(parley_budget *_swig_go_0) {
+void _wrap_parley_budget_destroy_capi_5d736c148571b593(parley_budget *_swig_go_0) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   
   arg1 = (parley_budget *)_swig_go_0; 
@@ -2491,7 +2546,7 @@ void _wrap_parley_budget_destroy_capi_79faa2a9b6944819(parley_budget *_swig_go_0
 }
 
 
-long long _wrap_parley_budget_record_ttft_capi_79faa2a9b6944819(parley_budget *_swig_go_0, double _swig_go_1, long long _swig_go_2) {
+long long _wrap_parley_budget_record_ttft_capi_5d736c148571b593(parley_budget *_swig_go_0, double _swig_go_1, long long _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   double arg2 ;
   int64_t arg3 ;
@@ -2508,7 +2563,7 @@ long long _wrap_parley_budget_record_ttft_capi_79faa2a9b6944819(parley_budget *_
 }
 
 
-long long _wrap_parley_budget_select_model_capi_79faa2a9b6944819(parley_budget *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_select_model_capi_5d736c148571b593(parley_budget *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2555,7 +2610,7 @@ long long _wrap_parley_budget_select_model_capi_79faa2a9b6944819(parley_budget *
 }
 
 
-long long _wrap_parley_budget_provide_summary_capi_79faa2a9b6944819(parley_budget *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+long long _wrap_parley_budget_provide_summary_capi_5d736c148571b593(parley_budget *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   parley_budget *arg1 = (parley_budget *) 0 ;
   uint64_t arg2 ;
   char *arg3 = (char *) 0 ;

@@ -63,6 +63,22 @@ public final class Event {
     return payload;
   }
 
+  /**
+   * The payload parsed (the jar has no JSON dependency): a JSON object is a {@code Map<String,
+   * Object>} (an empty map when the payload is not an object), an array a {@code List<Object>},
+   * a number a {@code Double}, plus String, Boolean and null. Parsed on each call.
+   *
+   * <pre>{@code
+   * Map<String, Object> line = event.payloadMap();          // a TRANSCRIPT event
+   * if (Boolean.TRUE.equals(line.get("final"))) System.out.println(line.get("role") + ": " + line.get("text"));
+   * }</pre>
+   *
+   * @throws IllegalArgumentException when the payload is not valid JSON
+   */
+  public java.util.Map<String, Object> payloadMap() {
+    return MiniJson.object(MiniJson.parse(payload == null || payload.isEmpty() ? "{}" : payload));
+  }
+
   /** PCM16 mono samples (empty when the event carries no audio). Not copied: do not modify. */
   public short[] audio() {
     return audio;

@@ -67,7 +67,7 @@ final class NativeLoader {
     }
     Path target = Files.createTempDirectory("parley-natives-");
     target.toFile().deleteOnExit();
-    for (String name : new String[] {ENGINE_LIBRARY, JNI_LIBRARY}) {
+    for (String name : nativeFiles(folder)) {
       try (InputStream in = NativeLoader.class.getResourceAsStream(folder + name)) {
         if (in == null) continue;
         Path file = target.resolve(name);
@@ -76,5 +76,23 @@ final class NativeLoader {
       }
     }
     return target;
+  }
+
+  /** The files to extract: those listed in the folder's libraries.txt (the engine plus the
+   *  libraries bundled with it, which find each other through RUNPATH $ORIGIN), or, in a jar
+   *  without one, the engine and the glue. */
+  private static java.util.List<String> nativeFiles(String folder) throws IOException {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    try (InputStream in = NativeLoader.class.getResourceAsStream(folder + "libraries.txt")) {
+      if (in != null) {
+        for (String line : new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+          String name = line.trim();
+          if (!name.isEmpty() && !name.contains("/")) names.add(name);
+        }
+      }
+    }
+    if (!names.contains(ENGINE_LIBRARY)) names.add(ENGINE_LIBRARY);
+    if (!names.contains(JNI_LIBRARY)) names.add(JNI_LIBRARY);
+    return names;
   }
 }

@@ -133,6 +133,24 @@ public final class Runtime extends NativeHandle {
     }
   }
 
+  /**
+   * The runtime's counters and latency distributions since it was created (calls, frames,
+   * agent turns, tools, tokens, latency percentiles). Thread-safe; calls may be running.
+   */
+  public RuntimeStats stats() {
+    return new RuntimeStats(statsJson());
+  }
+
+  /** {@link #stats()} as the engine's JSON document. */
+  public String statsJson() {
+    long runtime = acquire();
+    try {
+      return ParleyNative.parley_swig_runtime_stats_json(runtime);
+    } finally {
+      release();
+    }
+  }
+
   /** Writes one record through the runtime's logger (with redaction). */
   public void log(LogLevel level, String message) {
     long runtime = acquire();

@@ -150,6 +150,26 @@ class AgentTest {
         String joined = String.join(" | ", agentLines);
         assertTrue(joined.contains("How can I help?") && joined.contains("Let me check.") && joined.contains("Your order shipped."),
             "agent transcript lines " + agentLines);
+
+        // The runtime's counters saw the call end, both turns, the tool call and the answer's
+        // voice-to-voice latency (the greeting has no speech end, so it records none).
+        session.closeAsync();
+        long stopDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+          Event event = events.poll(Math.max(1, stopDeadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+          if (event == null) fail("no session_stopped after close");
+          if (event.type() == EventType.SESSION_STOPPED && event.sessionId().equals(session.id())) break;
+        }
+        RuntimeStats stats = runtime.stats();
+        assertTrue(stats.callsStarted() >= 1 && stats.callsEnded() >= 1, stats.json());
+        assertTrue(stats.callerFrames() > 0 && stats.agentFrames() > 0, stats.json());
+        assertTrue(stats.turns() >= 2 && stats.toolCalls() >= 1, stats.json());
+        assertEquals(0, stats.toolTimeouts(), stats.json());
+        RuntimeStats.Latency v2v = stats.voiceToVoice();
+        assertTrue(v2v.count() >= 1 && v2v.max() > 0 && v2v.p50() <= v2v.max(), stats.json());
+        assertEquals(v2v, stats.latency("voice_to_voice"));
+        assertTrue(stats.endpointing().count() >= 1, stats.json());
+        assertTrue(MiniJson.object(MiniJson.parse(runtime.statsJson())).containsKey("latency_ms"));
       }
 
       // A session that runs no agent has no tools to answer; nor has a closed handle.
@@ -161,6 +181,10 @@ class AgentTest {
       ParleyException closed = assertThrows(ParleyException.class, () -> plain.toolResult("call_0_0", "{}"));
       assertEquals(Status.ESTATE, closed.status());
     }
+    // A closed runtime has no stats.
+    Runtime closed = Runtime.create("{\"log\": {\"sink\": \"none\"}}");
+    closed.close();
+    assertEquals(Status.ESTATE, assertThrows(ParleyException.class, closed::stats).status());
   }
 
   @Test

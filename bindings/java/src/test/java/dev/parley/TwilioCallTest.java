@@ -81,6 +81,13 @@ class TwilioCallTest {
 
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (count(events, EventType.SESSION_STOPPED) < 2 && System.nanoTime() < deadline) Thread.sleep(10);
+        // Both calls are counted (session_stopped is posted after the call is counted ended).
+        RuntimeStats stats = runtime.stats();
+        assertEquals(2, stats.callsStarted(), stats.json());
+        assertEquals(2, stats.callsEnded(), stats.json());
+        assertTrue(stats.callerFrames() > 0 && stats.agentFrames() > 0, stats.json());
+        assertEquals(0, stats.turns(), stats.json());
+        assertEquals(0, stats.voiceToVoice().count(), stats.json());
         assertEquals(0L, listener.stopAsync(Duration.ofSeconds(1)).get(10, TimeUnit.SECONDS));
       }
     }
