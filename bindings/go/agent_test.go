@@ -248,3 +248,109 @@ func TestAgentHostSession(t *testing.T) {
 		t.Errorf("ToolResult on a nil session: %v", err)
 	}
 }
+
+// transferFlow greets with the built-in transfer tool: the agent says its line, and once the
+// host has played it the call moves to the target (docs/agent.md, "Tools").
+const transferFlow = `{"version":1,"start":"s","states":{"s":{"entry":"Putting you through.",` +
+	`"tool_call":{"name":"transfer","arguments":{"target":"sip:desk@example.com"}},"end":true}}}`
+
+// A host-transport agent's transfer reaches Go as EventTransfer, after the turn whose words
+// the host confirmed it had played.
+func TestAgentHostTransfer(t *testing.T) {
+	if parley.EventSendDTMF != 26 || parley.EventSendDTMF.String() != "send_dtmf" ||
+		parley.EventTransfer != 27 || parley.EventTransfer.String() != "transfer" {
+		t.Fatalf("EventSendDTMF %d %q, EventTransfer %d %q", int(parley.EventSendDTMF), parley.EventSendDTMF,
+			int(parley.EventTransfer), parley.EventTransfer)
+	}
+	var tones parley.SendDTMF
+	if err := json.Unmarshal([]byte(`{"digits":"12#"}`), &tones); err != nil || tones.Digits != "12#" {
+		t.Fatalf("SendDTMF %+v, %v", tones, err)
+	}
+
+	rt := newRuntime(t, quietRuntime)
+	events := rt.Events()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	config, err := json.Marshal(map[string]any{
+		"behaviour":   "agent",
+		"sample_rate": 16000,
+		"agent": map[string]any{
+			"stt":            map[string]any{"provider": "pocketsphinx", "jsgf": "#JSGF V1.0; grammar g; public <g> = yes | no;"},
+			"llm":            map[string]any{"provider": "scripted", "flow_json": transferFlow, "first_token_delay_ms": 10},
+			"tts":            map[string]any{"provider": "espeak"},
+			"greet_from_llm": true,
+			"builtin_tools":  []string{"hang_up", "send_dtmf", "transfer"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := rt.CreateHostSession(string(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	var (
+		transfer *parley.Transfer
+		turn     *parley.Turn
+		played   int // audio marks the host confirmed
+		heard    int // agent samples delivered
+	)
+	silence := make([]int16, 320)
+	ticker := time.NewTicker(20 * time.Millisecond)
+	defer ticker.Stop()
+	for transfer == nil {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no transfer event (turn %+v, %d marks played, %d samples heard)", turn, played, heard)
+		case <-ticker.C: // the caller says nothing
+			if err := s.PushAudio(silence, 16000); err != nil {
+				t.Fatal(err)
+			}
+		case ev := <-events:
+			if ev.SessionID != s.ID() {
+				continue
+			}
+			switch ev.Type {
+			case parley.EventAudio:
+				heard += len(ev.Audio)
+			case parley.EventAudioMark:
+				// The far end "played" the audio before the mark: the transfer waits for it.
+				var m parley.Mark
+				if err := ev.Decode(&m); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.PushMarkPlayed(m.Name); err != nil {
+					t.Fatal(err)
+				}
+				played++
+			case parley.EventTurn:
+				turn = new(parley.Turn)
+				if err := ev.Decode(turn); err != nil {
+					t.Fatal(err)
+				}
+			case parley.EventTransfer:
+				transfer = new(parley.Transfer)
+				if err := ev.Decode(transfer); err != nil {
+					t.Fatal(err)
+				}
+			case parley.EventSendDTMF, parley.EventToolCall, parley.EventSessionError, parley.EventSessionStopped:
+				t.Fatalf("%v: %s", ev.Type, ev.Payload)
+			}
+		}
+	}
+	if transfer.Target != "sip:desk@example.com" {
+		t.Errorf("transfer target %q", transfer.Target)
+	}
+	// The turn ended (all its audio heard) before the transfer was asked for.
+	if turn == nil {
+		t.Fatal("the transfer came before the greeting's turn ended")
+	}
+	if turn.AgentText != "Putting you through." || len(turn.ToolCalls) != 1 || turn.ToolCalls[0].Name != "transfer" {
+		t.Errorf("turn %+v", *turn)
+	}
+	if played < 1 || heard < 16000/2 {
+		t.Errorf("%d marks played, %d samples heard before the transfer", played, heard)
+	}
+}

@@ -35,6 +35,10 @@ const (
 	EventTurn         EventType = 23 // payload: Turn
 	EventToolCall     EventType = 24 // payload: ToolCall; answer with Session.ToolResult
 	EventInterruption EventType = 25 // payload: Interruption
+	// Host transport, from the agent's built-in tools (docs/agent.md, "Tools"): the host's
+	// own telephony does what they ask.
+	EventSendDTMF EventType = 26 // payload: SendDTMF; comes after the agent audio before it
+	EventTransfer EventType = 27 // payload: Transfer; once the agent's last words have played
 )
 
 var eventTypeNames = map[EventType]string{
@@ -45,6 +49,7 @@ var eventTypeNames = map[EventType]string{
 	EventAudioClear: "audio_clear", EventProviderRequest: "provider_request",
 	EventAgentState: "agent_state", EventTranscript: "transcript", EventTurn: "turn",
 	EventToolCall: "tool_call", EventInterruption: "interruption",
+	EventSendDTMF: "send_dtmf", EventTransfer: "transfer",
 }
 
 // String returns the engine's name for the type ("session_started").
@@ -198,4 +203,18 @@ type Interruption struct {
 	Turn      int    `json:"turn"`
 	HeardText string `json:"heard_text"`
 	Resumed   bool   `json:"resumed"`
+}
+
+// SendDTMF is the payload of EventSendDTMF: a host-transport agent used its send_dtmf tool;
+// send Digits (0-9 * # A-D) as touch tones on the call. It comes after the agent audio
+// delivered before it.
+type SendDTMF struct {
+	Digits string `json:"digits"`
+}
+
+// Transfer is the payload of EventTransfer: a host-transport agent used its transfer tool;
+// move the call to Target. It comes once the agent's last words before it have played, and
+// the agent says nothing more.
+type Transfer struct {
+	Target string `json:"target"`
 }

@@ -129,7 +129,8 @@ func TestStatusAndEventValues(t *testing.T) {
 	if int(parley.EventAudioClear) != int(capi.PARLEY_EVENT_AUDIO_CLEAR) || int(parley.EventDTMF) != int(capi.PARLEY_EVENT_DTMF) ||
 		int(parley.EventAgentState) != int(capi.PARLEY_EVENT_AGENT_STATE) || int(parley.EventTranscript) != int(capi.PARLEY_EVENT_TRANSCRIPT) ||
 		int(parley.EventTurn) != int(capi.PARLEY_EVENT_TURN) || int(parley.EventToolCall) != int(capi.PARLEY_EVENT_TOOL_CALL) ||
-		int(parley.EventInterruption) != int(capi.PARLEY_EVENT_INTERRUPTION) {
+		int(parley.EventInterruption) != int(capi.PARLEY_EVENT_INTERRUPTION) ||
+		int(parley.EventSendDTMF) != int(capi.PARLEY_EVENT_SEND_DTMF) || int(parley.EventTransfer) != int(capi.PARLEY_EVENT_TRANSFER) {
 		t.Error("event type values differ from the C enum")
 	}
 	if int(parley.MarkUnknown) != int(capi.PARLEY_MARK_UNKNOWN) || int(parley.SessionClosed) != int(capi.PARLEY_SESSION_CLOSED) {

@@ -29,6 +29,7 @@ export declare const EventType: Readonly<{
   NONE: 0; RUNTIME_ERROR: 1; USER: 2; OVERFLOW: 3; SESSION_STARTED: 10; SESSION_STOPPED: 11; SESSION_ERROR: 12;
   SESSION_REJECTED: 13; DTMF: 14; MARK: 15; AUDIO: 16; CALLER_AUDIO: 17; AUDIO_MARK: 18; AUDIO_CLEAR: 19;
   PROVIDER_REQUEST: 20; AGENT_STATE: 21; TRANSCRIPT: 22; TURN: 23; TOOL_CALL: 24; INTERRUPTION: 25;
+  SEND_DTMF: 26; TRANSFER: 27;
 }>;
 
 export type LogLevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'off';
@@ -111,6 +112,10 @@ export interface SessionEvents {
   toolCall: [call: ToolCall];
   /** Agent sessions: the caller interrupted the agent. */
   interruption: [interruption: Interruption];
+  /** Host-transport agent sessions: the agent's send_dtmf tool; send these touch tones on the call. */
+  sendDtmf: [digits: string, payload: SendDtmfPayload];
+  /** Host-transport agent sessions: the agent's transfer tool; move the call to target (its last words have played). */
+  transfer: [target: string, payload: TransferPayload];
 }
 
 export type AgentStateName = 'idle' | 'listening' | 'thinking' | 'speaking';
@@ -131,6 +136,10 @@ export interface TurnSummary {
   tool_calls: ToolCall[];
 }
 export interface Interruption { turn: number; heard_text: string; resumed: boolean }
+/** Comes after the agent audio delivered before it. Digits: 0-9, *, #, A-D. */
+export interface SendDtmfPayload { digits: string }
+/** Comes once the agent's last words before it have played; the agent says nothing more. */
+export interface TransferPayload { target: string }
 
 /** One call. */
 export declare class Session extends EventEmitter {

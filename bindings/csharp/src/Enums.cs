@@ -29,6 +29,10 @@ namespace Parley
         ToolCall = ParleyNative.PARLEY_EVENT_TOOL_CALL,
         /// <summary>Agent sessions: the caller interrupted the agent; payload {"turn", "heard_text", "resumed"}.</summary>
         Interruption = ParleyNative.PARLEY_EVENT_INTERRUPTION,
+        /// <summary>Host-transport agent sessions: the agent's send_dtmf tool; send these touch tones on the call with the host's own telephony; payload {"digits": "12#"}. Comes after the agent audio delivered before it.</summary>
+        SendDtmf = ParleyNative.PARLEY_EVENT_SEND_DTMF,
+        /// <summary>Host-transport agent sessions: the agent's transfer tool; move the call to payload {"target"}. Comes once the agent's last words before it have played; the agent says nothing more.</summary>
+        Transfer = ParleyNative.PARLEY_EVENT_TRANSFER,
     }
 
     /// <summary>Outcome of a playback mark.</summary>

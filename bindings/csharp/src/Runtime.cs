@@ -67,7 +67,7 @@ namespace Parley
 
         private EventHandler<ParleyEvent> anyEvent, sessionStarted, sessionStopped, sessionError, sessionRejected,
             dtmf, mark, audio, callerAudio, audioMark, audioClear, providerRequested,
-            agentState, transcript, turn, toolCall, interruption;
+            agentState, transcript, turn, toolCall, interruption, sendDtmf, transfer;
 
         /// <summary>Every event (raised before the typed event).</summary>
         public event EventHandler<ParleyEvent> EventReceived { add { Subscribe(ref anyEvent, value); } remove { anyEvent -= value; } }
@@ -101,6 +101,10 @@ namespace Parley
         public event EventHandler<ParleyEvent> ToolCall { add { Subscribe(ref toolCall, value); } remove { toolCall -= value; } }
         /// <summary>Agent sessions: the caller interrupted the agent.</summary>
         public event EventHandler<ParleyEvent> Interruption { add { Subscribe(ref interruption, value); } remove { interruption -= value; } }
+        /// <summary>Host-transport agent sessions: the agent's send_dtmf tool asks the host to send payload "digits" as touch tones on the call.</summary>
+        public event EventHandler<ParleyEvent> SendDtmf { add { Subscribe(ref sendDtmf, value); } remove { sendDtmf -= value; } }
+        /// <summary>Host-transport agent sessions: the agent's transfer tool asks the host to move the call to payload "target", now that its last words have played.</summary>
+        public event EventHandler<ParleyEvent> Transfer { add { Subscribe(ref transfer, value); } remove { transfer -= value; } }
 
         /// <summary>A handler threw; delivery goes on. Without subscribers the exception is written to stderr.</summary>
         public event EventHandler<UnhandledExceptionEventArgs> HandlerException;
@@ -524,6 +528,8 @@ namespace Parley
                 case EventType.Turn: Raise(turn, ev); break;
                 case EventType.ToolCall: Raise(toolCall, ev); break;
                 case EventType.Interruption: Raise(interruption, ev); break;
+                case EventType.SendDtmf: Raise(sendDtmf, ev); break;
+                case EventType.Transfer: Raise(transfer, ev); break;
             }
         }
 

@@ -205,6 +205,103 @@ namespace Parley.Tests
             Assert.Throws<ObjectDisposedException>(() => disposed.Stats());
         }
 
+        /// <summary>
+        /// The greeting calls the built-in transfer tool: the agent says its line, and once the host
+        /// has played it the call moves to the target (docs/agent.md, "Tools").
+        /// </summary>
+        internal const string TransferFlow = "{\"version\":1,\"start\":\"s\",\"states\":{\"s\":{\"entry\":\"Putting you through.\","
+            + "\"tool_call\":{\"name\":\"transfer\",\"arguments\":{\"target\":\"sip:desk@example.com\"}},\"end\":true}}}";
+
+        /// <summary>
+        /// A host-transport agent's transfer reaches C# as a Transfer event (and the runtime's
+        /// Transfer .NET event), after the turn whose words the host confirmed it had played.
+        /// </summary>
+        [Test, Timeout(60000)]
+        public void HostTransfersTheCallOnceTheGreetingWasHeard()
+        {
+            var agent = new Dictionary<string, object>
+            {
+                { "stt", new Dictionary<string, object> { { "provider", "pocketsphinx" }, { "jsgf", "#JSGF V1.0; grammar g; public <g> = yes | no;" } } },
+                { "llm", new Dictionary<string, object> { { "provider", "scripted" }, { "flow_json", TransferFlow }, { "first_token_delay_ms", 10.0 } } },
+                { "tts", new Dictionary<string, object> { { "provider", "espeak" } } },
+                { "greet_from_llm", true },
+                { "builtin_tools", new List<object> { "hang_up", "send_dtmf", "transfer" } },
+            };
+            string config = MiniJson.Write(new Dictionary<string, object> { { "behaviour", "agent" }, { "sample_rate", 16000.0 }, { "agent", agent } });
+            var events = new BlockingCollection<ParleyEvent>();
+            var transfers = new BlockingCollection<ParleyEvent>();
+            var tones = new BlockingCollection<ParleyEvent>();
+            using (Runtime runtime = Runtime.Create(RuntimeTests.Quiet))
+            {
+                runtime.EventReceived += (s, ev) => events.Add(ev); // the binding's event thread
+                runtime.Transfer += (s, ev) => transfers.Add(ev);
+                runtime.SendDtmf += (s, ev) => tones.Add(ev);
+                using (Session session = runtime.CreateHostSession(config))
+                {
+                    Dictionary<string, object> turn = null, transfer = null;
+                    int played = 0, heard = 0;
+                    short[] silence = new short[320];
+                    var clock = Stopwatch.StartNew();
+                    long nextFrameMs = 0;
+                    while (transfer == null)
+                    {
+                        long now = clock.ElapsedMilliseconds;
+                        if (now > 40000)
+                            Assert.Fail("no transfer event (turn " + (turn == null ? "none" : MiniJson.Write(turn)) + ", " + played
+                                        + " marks played, " + heard + " samples heard)");
+                        if (now >= nextFrameMs) // the caller says nothing
+                        {
+                            session.PushAudio(silence, 16000);
+                            nextFrameMs += 20;
+                            continue;
+                        }
+                        ParleyEvent ev;
+                        if (!events.TryTake(out ev, (int)(nextFrameMs - now)) || ev.SessionId != session.Id) continue;
+                        switch (ev.Type)
+                        {
+                            case EventType.Audio:
+                                heard += ev.Audio.Length;
+                                break;
+                            case EventType.AudioMark:
+                                // The far end "played" the audio before the mark: the transfer waits for it.
+                                session.PushMarkPlayed((string)MiniJson.Object(MiniJson.Parse(ev.Payload))["name"]);
+                                played++;
+                                break;
+                            case EventType.Turn:
+                                turn = MiniJson.Object(MiniJson.Parse(ev.Payload));
+                                break;
+                            case EventType.Transfer:
+                                transfer = MiniJson.Object(MiniJson.Parse(ev.Payload));
+                                break;
+                            case EventType.SendDtmf:
+                            case EventType.ToolCall:
+                            case EventType.SessionError:
+                            case EventType.SessionStopped:
+                                Assert.Fail(ev.Type + ": " + ev.Payload);
+                                break;
+                        }
+                    }
+                    Assert.AreEqual("sip:desk@example.com", transfer["target"], MiniJson.Write(transfer));
+                    // The turn ended (all its audio heard) before the transfer was asked for.
+                    Assert.IsNotNull(turn, "the transfer came before the greeting's turn ended");
+                    string shown = MiniJson.Write(turn);
+                    Assert.AreEqual("Putting you through.", turn["agent_text"], shown);
+                    List<object> calls = MiniJson.Array(turn["tool_calls"]);
+                    Assert.AreEqual(1, calls.Count, shown);
+                    Assert.AreEqual("transfer", MiniJson.Object(calls[0])["name"], shown);
+                    Assert.IsTrue(played >= 1 && heard > 8000, played + " marks played, " + heard + " samples heard");
+
+                    // The typed .NET event saw the same transfer (raised after EventReceived).
+                    ParleyEvent typed;
+                    Assert.IsTrue(transfers.TryTake(out typed, 5000), "no Transfer event raised");
+                    Assert.AreEqual(EventType.Transfer, typed.Type);
+                    Assert.AreEqual(session.Id, typed.SessionId);
+                    Assert.AreEqual("sip:desk@example.com", MiniJson.Object(MiniJson.Parse(typed.Payload))["target"]);
+                    Assert.AreEqual(0, tones.Count);
+                }
+            }
+        }
+
         [Test]
         public void AgentEventTypesMatchTheHeader()
         {
@@ -213,6 +310,10 @@ namespace Parley.Tests
             Assert.AreEqual(23, (int)EventType.Turn);
             Assert.AreEqual(24, (int)EventType.ToolCall);
             Assert.AreEqual(25, (int)EventType.Interruption);
+            Assert.AreEqual(26, (int)EventType.SendDtmf);
+            Assert.AreEqual(ParleyNative.PARLEY_EVENT_SEND_DTMF, (int)EventType.SendDtmf);
+            Assert.AreEqual(27, (int)EventType.Transfer);
+            Assert.AreEqual(ParleyNative.PARLEY_EVENT_TRANSFER, (int)EventType.Transfer);
             foreach (EventType type in Enum.GetValues(typeof(EventType)))
             {
                 string name = ParleyNative.parley_event_type_name((int)type);

@@ -24,6 +24,9 @@ const EventType = Object.freeze({
   TURN: 23,
   TOOL_CALL: 24,
   INTERRUPTION: 25,
+  // Host transport: what the agent's built-in send_dtmf and transfer tools ask of the host.
+  SEND_DTMF: 26,
+  TRANSFER: 27,
 });
 
 const typeNames = new Map();

@@ -314,6 +314,12 @@ class Session extends EventEmitter {
       case EventType.INTERRUPTION:
         this.emit('interruption', event.payload);
         break;
+      case EventType.SEND_DTMF:
+        this.emit('sendDtmf', event.payload.digits, event.payload);
+        break;
+      case EventType.TRANSFER:
+        this.emit('transfer', event.payload.target, event.payload);
+        break;
       default:
         break;
     }

@@ -186,10 +186,102 @@ test('agent host session: the host answers the tool and the agent says the resul
   await expectParleyError(() => runtime.stats(), 'PARLEY_ESTATE');
 });
 
+// The greeting calls the built-in transfer tool: the agent says its line, and once the host
+// has played it the call moves to the target (docs/agent.md, "Tools").
+const transferFlow = {
+  version: 1,
+  start: 's',
+  states: {
+    s: { entry: 'Putting you through.', tool_call: { name: 'transfer', arguments: { target: 'sip:desk@example.com' } }, end: true },
+  },
+};
+
+test('agent host session: the transfer tool reaches the host once the greeting was heard', { timeout: 60000 }, async () => {
+  const runtime = quietRuntime();
+  const session = runtime.createHostSession({
+    behaviour: 'agent',
+    sample_rate: 16000,
+    agent: {
+      stt: { provider: 'pocketsphinx', jsgf: '#JSGF V1.0; grammar g; public <g> = yes | no;' },
+      llm: { provider: 'scripted', flow_json: JSON.stringify(transferFlow), first_token_delay_ms: 10 },
+      tts: { provider: 'espeak' },
+      greet_from_llm: true,
+      builtin_tools: ['hang_up', 'send_dtmf', 'transfer'],
+    },
+  });
+
+  let played = 0;
+  let heard = 0;
+  let turn = null;
+  const problems = [];
+  const transferEvents = [];
+  session.on('audio', (samples) => {
+    heard += samples.length;
+  });
+  session.on('audioMark', (name) => {
+    // The far end "played" the audio before the mark: the transfer waits for it.
+    session.pushMarkPlayed(name);
+    played++;
+  });
+  session.on('turn', (summary) => {
+    turn = summary;
+  });
+  session.on('event', (event) => {
+    if (event.typeCode === parley.EventType.TRANSFER) transferEvents.push(event.type);
+  });
+  session.on('sendDtmf', (digits) => problems.push(`sendDtmf ${digits}`));
+  session.on('toolCall', (call) => problems.push(`toolCall ${JSON.stringify(call)}`));
+  session.on('error', (error) => problems.push(error.message));
+  const transferred = new Promise((resolve, reject) => {
+    session.on('transfer', (target, payload) => resolve({ target, payload, turnBefore: turn, playedBefore: played }));
+    session.on('stopped', (stats) => reject(new Error(`the call stopped: ${JSON.stringify(stats)}`)));
+  });
+
+  // The caller says nothing: one 20 ms frame of silence per tick.
+  const silence = new Int16Array(320);
+  const start = performance.now();
+  let frames = 0;
+  let timer = null;
+  const tick = () => {
+    session.pushAudio(silence, 16000);
+    frames++;
+    timer = setTimeout(tick, Math.max(0, start + frames * 20 - performance.now()));
+  };
+  tick();
+  let deadline = null;
+  let transfer;
+  try {
+    transfer = await Promise.race([
+      transferred,
+      new Promise((_, reject) => {
+        deadline = setTimeout(() => reject(new Error(
+          `no transfer event (turn ${JSON.stringify(turn)}, ${played} marks played, ${heard} samples heard, errors ${JSON.stringify(problems)})`)), 40000);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(deadline);
+  }
+
+  assert.equal(transfer.target, 'sip:desk@example.com');
+  assert.deepEqual(transfer.payload, { target: 'sip:desk@example.com' });
+  assert.deepEqual(transferEvents, ['transfer']);
+  // The turn ended (all its audio heard) before the transfer was asked for.
+  const before = transfer.turnBefore;
+  assert.ok(before, 'the transfer came before the greeting\'s turn ended');
+  assert.equal(before.agent_text, 'Putting you through.');
+  assert.deepEqual(before.tool_calls.map((call) => call.name), ['transfer']);
+  assert.ok(transfer.playedBefore >= 1 && heard > 8000, `${transfer.playedBefore} marks played, ${heard} samples heard`);
+  assert.deepEqual(problems, []);
+  await session.close();
+  await runtime.close();
+});
+
 test('agent event types match the engine', () => {
   const { EventType } = parley;
   assert.deepEqual([EventType.AGENT_STATE, EventType.TRANSCRIPT, EventType.TURN, EventType.TOOL_CALL, EventType.INTERRUPTION],
     [21, 22, 23, 24, 25]);
+  assert.deepEqual([EventType.SEND_DTMF, EventType.TRANSFER], [26, 27]);
   for (const [name, code] of Object.entries(EventType)) {
     const event = new (require('../lib/events').ParleyEvent)(code, '', '{}', 0, null, 0);
     assert.equal(event.type, name.toLowerCase(), `${name} = ${code}`);

@@ -46,6 +46,17 @@ public enum EventType {
   TOOL_CALL(ParleyNativeConstants.PARLEY_EVENT_TOOL_CALL),
   /** The caller interrupted the agent: {@code {"turn", "heard_text", "resumed"}}. */
   INTERRUPTION(ParleyNativeConstants.PARLEY_EVENT_INTERRUPTION),
+  /**
+   * Host transport: the agent's send_dtmf tool; send these touch tones on the call with the
+   * host's own telephony: {@code {"digits": "12#"}}. Comes after the agent audio delivered
+   * before it.
+   */
+  SEND_DTMF(ParleyNativeConstants.PARLEY_EVENT_SEND_DTMF),
+  /**
+   * Host transport: the agent's transfer tool; move the call to {@code {"target": "..."}}.
+   * Comes once the agent's last words before it have played; the agent says nothing more.
+   */
+  TRANSFER(ParleyNativeConstants.PARLEY_EVENT_TRANSFER),
   /** A type this version of the binding does not know (see {@link Event#typeCode()}). */
   UNKNOWN(-1);
 

@@ -21,6 +21,8 @@ public interface SessionListener extends EventListener {
       case TURN -> onTurn(event);
       case TOOL_CALL -> onToolCall(event);
       case INTERRUPTION -> onInterruption(event);
+      case SEND_DTMF -> onSendDtmf(event);
+      case TRANSFER -> onTransfer(event);
       default -> onOther(event);
     }
   }
@@ -78,6 +80,22 @@ public interface SessionListener extends EventListener {
 
   /** Agent sessions: the caller interrupted the agent (default: onOther). */
   default void onInterruption(Event event) {
+    onOther(event);
+  }
+
+  /**
+   * Host-transport agent sessions: the agent's send_dtmf tool asks the host to send
+   * {@code "digits"} as touch tones on the call (default: onOther).
+   */
+  default void onSendDtmf(Event event) {
+    onOther(event);
+  }
+
+  /**
+   * Host-transport agent sessions: the agent's transfer tool asks the host to move the call
+   * to {@code "target"}, now that its last words have played (default: onOther).
+   */
+  default void onTransfer(Event event) {
     onOther(event);
   }
 

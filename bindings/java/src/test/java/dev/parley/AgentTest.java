@@ -2,6 +2,7 @@ package dev.parley;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -11,8 +12,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -187,6 +190,125 @@ class AgentTest {
     assertEquals(Status.ESTATE, assertThrows(ParleyException.class, closed::stats).status());
   }
 
+  /**
+   * The greeting calls the built-in transfer tool: the agent says its line, and once the host
+   * has played it the call moves to the target (docs/agent.md, "Tools").
+   */
+  static final String TRANSFER_FLOW = "{\"version\":1,\"start\":\"s\",\"states\":{\"s\":{\"entry\":\"Putting you through.\","
+      + "\"tool_call\":{\"name\":\"transfer\",\"arguments\":{\"target\":\"sip:desk@example.com\"}},\"end\":true}}}";
+
+  /**
+   * A host-transport agent's transfer reaches Java as a TRANSFER event through
+   * SessionListener.onTransfer (onOther for listeners that do not override it), after the turn
+   * whose words the host confirmed it had played.
+   */
+  @Test
+  void hostTransfersTheCallOnceTheGreetingWasHeard() throws Exception {
+    BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+    List<EventType> others = new CopyOnWriteArrayList<>();
+    AtomicLong heard = new AtomicLong();
+    Map<String, Object> agent = Map.of(
+        "stt", Map.of("provider", "pocketsphinx", "jsgf", "#JSGF V1.0; grammar g; public <g> = yes | no;"),
+        "llm", Map.of("provider", "scripted", "flow_json", TRANSFER_FLOW, "first_token_delay_ms", 10.0),
+        "tts", Map.of("provider", "espeak"),
+        "greet_from_llm", true,
+        "builtin_tools", List.of("hang_up", "send_dtmf", "transfer"));
+    String config = MiniJson.write(Map.of("behaviour", "agent", "sample_rate", 16000.0, "agent", agent));
+    try (Runtime runtime = Runtime.create("{\"log\": {\"sink\": \"none\"}}")) {
+      runtime.addEventListener(new SessionListener() { // the binding's dispatch thread
+        @Override
+        public void onAudio(Event event) {
+          heard.addAndGet(event.audio().length);
+        }
+
+        @Override
+        public void onAudioMark(Event event) {
+          events.add(event);
+        }
+
+        @Override
+        public void onTurn(Event event) {
+          events.add(event);
+        }
+
+        @Override
+        public void onTransfer(Event event) {
+          events.add(event);
+        }
+
+        @Override
+        public void onSendDtmf(Event event) {
+          events.add(event);
+        }
+
+        @Override
+        public void onToolCall(Event event) {
+          events.add(event);
+        }
+
+        @Override
+        public void onSessionError(Event event) {
+          events.add(event);
+        }
+
+        @Override
+        public void onSessionStopped(Event event) {
+          events.add(event);
+        }
+      });
+      // A listener that knows nothing of transfers still sees it, as onOther.
+      runtime.addEventListener(new SessionListener() {
+        @Override
+        public void onOther(Event event) {
+          others.add(event.type());
+        }
+      });
+
+      try (Session session = runtime.createHostSession(config)) {
+        Map<String, Object> turn = null;
+        Map<String, Object> transfer = null;
+        int played = 0;
+        short[] silence = new short[320];
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        long nextFrame = System.nanoTime();
+        while (transfer == null) {
+          long now = System.nanoTime();
+          if (now > deadline) fail("no transfer event (turn " + turn + ", " + played + " marks played, " + heard.get() + " samples heard)");
+          if (now >= nextFrame) { // the caller says nothing
+            session.pushAudio(silence, 16000);
+            nextFrame += 20_000_000L;
+            continue;
+          }
+          Event event = events.poll(nextFrame - now, TimeUnit.NANOSECONDS);
+          if (event == null || !event.sessionId().equals(session.id())) continue;
+          Map<String, Object> payload = MiniJson.object(MiniJson.parse(event.payload()));
+          switch (event.type()) {
+            case AUDIO_MARK -> {
+              // The far end "played" the audio before the mark: the transfer waits for it.
+              session.pushMarkPlayed(MiniJson.string(payload.get("name")));
+              played++;
+            }
+            case TURN -> turn = payload;
+            case TRANSFER -> transfer = payload;
+            default -> fail(event.type() + ": " + event.payload());
+          }
+        }
+        assertEquals("sip:desk@example.com", transfer.get("target"), transfer.toString());
+        // The turn ended (all its audio heard) before the transfer was asked for.
+        assertNotNull(turn, "the transfer came before the greeting's turn ended");
+        assertEquals("Putting you through.", turn.get("agent_text"), turn.toString());
+        List<Object> calls = MiniJson.array(turn.get("tool_calls"));
+        assertEquals(1, calls.size(), turn.toString());
+        assertEquals("transfer", MiniJson.object(calls.get(0)).get("name"), turn.toString());
+        assertTrue(played >= 1 && heard.get() > 8000, played + " marks played, " + heard.get() + " samples heard");
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!others.contains(EventType.TRANSFER) && System.nanoTime() < until) Thread.sleep(10);
+        assertTrue(others.contains(EventType.TRANSFER), "onOther saw " + others);
+        assertFalse(others.contains(EventType.SEND_DTMF), "onOther saw " + others);
+      }
+    }
+  }
+
   @Test
   void agentEventTypesMatchTheHeader() {
     assertEquals(21, EventType.AGENT_STATE.code());
@@ -194,6 +316,10 @@ class AgentTest {
     assertEquals(EventType.TURN, EventType.fromCode(ParleyNativeConstants.PARLEY_EVENT_TURN));
     assertEquals(EventType.TOOL_CALL, EventType.fromCode(ParleyNativeConstants.PARLEY_EVENT_TOOL_CALL));
     assertEquals(EventType.INTERRUPTION, EventType.fromCode(25));
+    assertEquals(26, EventType.SEND_DTMF.code());
+    assertEquals(EventType.SEND_DTMF, EventType.fromCode(ParleyNativeConstants.PARLEY_EVENT_SEND_DTMF));
+    assertEquals(27, EventType.TRANSFER.code());
+    assertEquals(EventType.TRANSFER, EventType.fromCode(ParleyNativeConstants.PARLEY_EVENT_TRANSFER));
     for (EventType type : EventType.values()) {
       if (type != EventType.UNKNOWN) assertEquals(ParleyNative.parley_event_type_name(type.code()), type.name().toLowerCase(), type.name());
     }
