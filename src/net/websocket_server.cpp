@@ -10,7 +10,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <deque>
+#include <algorithm>
 #include <future>
 #include <optional>
 
@@ -24,6 +24,18 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// Each connection's strand, as a concrete type: Beast's completions on the frame path are
+// dispatched through it directly instead of through any_io_executor's type erasure.
+using Strand = asio::strand<asio::io_context::executor_type>;
+using TcpStream = beast::basic_stream<tcp, Strand>;
+using StrandSocket = tcp::socket::rebind_executor<Strand>::other;
+using StrandTimer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Strand>;
+
+// A spent outgoing buffer keeps its capacity for the next message, unless a rare large
+// message grew it past this (so an idle call does not keep a large buffer).
+constexpr size_t kMaxReusedWriteBuffer = 16 * 1024;
 
 constexpr int kDebug = 1, kInfo = 2, kWarn = 3;
 constexpr size_t kMaxUpgradeHeaderBytes = 16 * 1024;
@@ -51,10 +63,11 @@ template <typename Stream>
 class Connection final : public WebSocketConnection, public std::enable_shared_from_this<Connection<Stream>> {
  public:
   template <typename... StreamArgs>
-  Connection(std::shared_ptr<Shared> shared, tcp::socket &&socket, StreamArgs &&...args)
+  Connection(std::shared_ptr<Shared> shared, StrandSocket &&socket, StreamArgs &&...args)
       : shared_(std::move(shared)),
         strand_(socket.get_executor()),
-        ws_(std::move(socket), std::forward<StreamArgs>(args)...) {
+        ws_(std::move(socket), std::forward<StreamArgs>(args)...),
+        idle_timer_(beast::get_lowest_layer(ws_).get_executor()) {
     beast::error_code ec;
     const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
     request_.remote_address = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -62,7 +75,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
 
   void run() {
     beast::get_lowest_layer(ws_).expires_after(shared_->options.handshake_timeout);
-    if constexpr (std::is_same_v<Stream, beast::ssl_stream<beast::tcp_stream>>) {
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<TcpStream>>) {
       ws_.next_layer().async_handshake(asio::ssl::stream_base::server,
           [self = this->shared_from_this()](beast::error_code ec) {
             if (ec) return self->drop("TLS handshake failed: " + ec.message());
@@ -78,9 +91,11 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   void start(std::shared_ptr<Handler> handler) override {
     handler_ = std::move(handler);
     read_next();
+    arm_idle_timer();
   }
 
   void send_text(std::string message) override { queue(std::move(message), true); }
+  void send_text_copy(std::string_view message) override { queue(message, true); }
   void send_binary(std::string message) override { queue(std::move(message), false); }
 
   void close(uint16_t code, std::string reason) override {
@@ -121,7 +136,10 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     if (!websocket::is_upgrade(req)) return refuse(http::status::upgrade_required, "expected a WebSocket upgrade");
     const UpgradeDecision decision = shared_->decide(request_);
     if (decision.status != 101) return refuse(static_cast<http::status>(decision.status), decision.reason);
-    ws_.set_option(websocket::stream_base::timeout{shared_->options.handshake_timeout, shared_->options.idle_timeout, false});
+    // Beast's idle timeout re-arms its timer on every read (a cancel, a completion through
+    // the strand and a new wait per message); this connection keeps its own (see
+    // arm_idle_timer). Beast still times the opening and closing handshakes.
+    ws_.set_option(websocket::stream_base::timeout{shared_->options.handshake_timeout, websocket::stream_base::none(), false});
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type &res) {
       res.set(http::field::server, "parley");
     }));
@@ -157,6 +175,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   }
 
   void read_next() {
+    last_read_start_ = Clock::now();
     ws_.async_read(read_buffer_, [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
@@ -174,14 +193,45 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     if (!closed_) read_next();
   }
 
-  void queue(std::string message, bool text) {
-    if (closed_ || close_requested_) return;
-    if (queued_bytes_ + message.size() > shared_->options.max_send_queue_bytes) {
+  // The idle timeout, as Beast's was: nothing received for idle_timeout since the last read
+  // was started. One wait per idle_timeout per connection instead of one per message: when
+  // the timer fires early (data came meanwhile) it is re-armed for the new deadline.
+  void arm_idle_timer() {
+    if (shared_->options.idle_timeout.count() <= 0) return;
+    idle_timer_.expires_at(last_read_start_ + shared_->options.idle_timeout);
+    idle_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) { self->on_idle_timer(ec); });
+  }
+
+  void on_idle_timer(beast::error_code ec) {
+    if (ec || closed_ || close_sent_) return;  // the close handshake has Beast's own timeout
+    if (Clock::now() - last_read_start_ >= shared_->options.idle_timeout) return abort(describe(beast::error::timeout));
+    arm_idle_timer();
+  }
+
+  // Both overloads check the bound the same way; the view is copied into a reused buffer.
+  bool admit(size_t size) {
+    if (closed_ || close_requested_) return false;
+    if (queued_bytes_ + size > shared_->options.max_send_queue_bytes) {
       abort("peer is not reading: send queue over " + std::to_string(shared_->options.max_send_queue_bytes) + " bytes");
-      return;
+      return false;
     }
-    queued_bytes_ += message.size();
-    writes_.push_back({std::move(message), text});
+    queued_bytes_ += size;
+    return true;
+  }
+
+  void queue(std::string message, bool text) {
+    if (!admit(message.size())) return;
+    auto &slot = writes_.push();
+    slot.data.swap(message);
+    slot.text = text;
+    if (!writing_) write_next();
+  }
+
+  void queue(std::string_view message, bool text) {
+    if (!admit(message.size())) return;
+    auto &slot = writes_.push();
+    slot.data.assign(message);
+    slot.text = text;
     if (!writing_) write_next();
   }
 
@@ -199,13 +249,14 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     if (closed_) return release_writes();
     if (ec) return finish(describe(ec));
     queued_bytes_ -= writes_.front().data.size();
-    writes_.pop_front();
+    writes_.pop();
     if (closed_) return;
     if (!writes_.empty()) return write_next();
     if (close_requested_) send_close();
   }
 
   void send_close() {
+    close_sent_ = true;
     ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(close_code_), close_reason_),
                     [self = this->shared_from_this()](beast::error_code) {
                       self->finish("closed by server (" + std::to_string(self->close_code_) + " " + self->close_reason_ + ")");
@@ -230,6 +281,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   void finish(std::string reason) {
     if (closed_) return;
     closed_ = true;
+    idle_timer_.cancel();
     if (!writing_) release_writes();  // else the buffer in flight must outlive the write
     if (auto handler = std::move(handler_)) handler->on_closed(reason);
   }
@@ -241,7 +293,43 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
 
   struct Outgoing {
     std::string data;
-    bool text;
+    bool text = true;
+  };
+
+  // The write queue: a ring of reused buffers, so queueing a message allocates nothing in
+  // steady state (a deque allocates and frees a block every few messages). Slots are held
+  // by pointer, so growing the ring never moves the buffer a write in flight points into.
+  class WriteRing {
+   public:
+    bool empty() const noexcept { return count_ == 0; }
+    Outgoing &front() { return *slots_[head_]; }
+    Outgoing &push() {
+      if (count_ == slots_.size()) {
+        std::rotate(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(head_), slots_.end());
+        head_ = 0;
+        slots_.push_back(std::make_unique<Outgoing>());
+      }
+      return *slots_[(head_ + count_++) % slots_.size()];
+    }
+    void pop() {
+      auto &slot = *slots_[head_];
+      if (slot.data.capacity() > kMaxReusedWriteBuffer) {
+        std::string().swap(slot.data);
+      } else {
+        slot.data.clear();
+      }
+      head_ = (head_ + 1) % slots_.size();
+      --count_;
+    }
+    void clear() {
+      slots_.clear();
+      head_ = count_ = 0;
+    }
+
+   private:
+    std::vector<std::unique_ptr<Outgoing>> slots_;
+    size_t head_ = 0;
+    size_t count_ = 0;
   };
 
   std::shared_ptr<Shared> shared_;
@@ -251,11 +339,14 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   std::optional<http::request_parser<http::empty_body>> parser_;
   UpgradeRequest request_;
   beast::flat_buffer read_buffer_;
-  std::deque<Outgoing> writes_;
+  StrandTimer idle_timer_;
+  Clock::time_point last_read_start_{};
+  WriteRing writes_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closed_ = false;
   bool close_requested_ = false;
+  bool close_sent_ = false;
   uint16_t close_code_ = 1000;
   std::string close_reason_;
   std::shared_ptr<Handler> handler_;
@@ -302,7 +393,7 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<WebSocketServer::Imp
 
   void accept_next() {
     asio::io_context &target = shared->pick_context ? shared->pick_context() : io;
-    acceptor.async_accept(asio::make_strand(target), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(asio::make_strand(target), [self = shared_from_this()](beast::error_code ec, StrandSocket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (ec) {
         self->shared->log(kWarn, "accept failed: " + ec.message());
@@ -317,11 +408,11 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<WebSocketServer::Imp
     });
   }
 
-  void launch(tcp::socket socket) {
+  void launch(StrandSocket socket) {
     if (shared->tls) {
-      std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(shared, std::move(socket), *shared->tls)->run();
+      std::make_shared<Connection<beast::ssl_stream<TcpStream>>>(shared, std::move(socket), *shared->tls)->run();
     } else {
-      std::make_shared<Connection<beast::tcp_stream>>(shared, std::move(socket))->run();
+      std::make_shared<Connection<TcpStream>>(shared, std::move(socket))->run();
     }
   }
 

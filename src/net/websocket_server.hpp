@@ -72,6 +72,9 @@ class WebSocketConnection {
   /// Queues a text message. Call on the strand. Over the send-queue bound the peer is
   /// disconnected (on_closed says so) and the message is dropped.
   virtual void send_text(std::string message) = 0;
+  /// The same, copying `message` into a buffer the connection reuses: a transport that
+  /// builds each message in a buffer of its own then allocates nothing per message.
+  virtual void send_text_copy(std::string_view message) { send_text(std::string(message)); }
   /// Queues a binary message, in order with text ones, under the same bound. Call on the strand.
   virtual void send_binary(std::string message) = 0;
   /// Sends a close frame once queued messages are written, then waits for the peer's.

@@ -131,24 +131,23 @@ class TwilioCall final : public transports::WebSocketCall, public std::enable_sh
     audio::ulaw_encode(std::span<const int16_t>(narrow_pcm_.data(), n), ulaw_out_);
     base64_.clear();
     net::base64_encode(ulaw_out_, base64_);
-    std::string json;
-    json.reserve(base64_.size() + stream_sid_.size() + 64);
-    write_media(json, stream_sid_, base64_);
-    send(std::move(json));
+    json_.clear();
+    write_media(json_, stream_sid_, base64_);
+    send_json();
   }
 
   void send_mark(std::string_view name) override {
     if (stream_sid_.empty()) return;
-    std::string json;
-    write_mark(json, stream_sid_, name);
-    send(std::move(json));
+    json_.clear();
+    write_mark(json_, stream_sid_, name);
+    send_json();
   }
 
   void clear() override {
     if (stream_sid_.empty()) return;
-    std::string json;
-    write_clear(json, stream_sid_);
-    send(std::move(json));
+    json_.clear();
+    write_clear(json_, stream_sid_);
+    send_json();
   }
 
   void hang_up(std::string_view reason) override {
@@ -235,8 +234,9 @@ class TwilioCall final : public transports::WebSocketCall, public std::enable_sh
     boost::asio::post(session_->strand(), [session = session_, reason = std::move(reason)] { session->on_transport_closed(reason); });
   }
 
-  void send(std::string message) {
-    if (auto ws = ws_.lock()) ws->send_text(std::move(message));
+  // Sends json_, which the connection copies into a buffer of its own that it reuses.
+  void send_json() {
+    if (auto ws = ws_.lock()) ws->send_text_copy(json_);
   }
 
   void close(uint16_t code, std::string reason) {
@@ -277,6 +277,7 @@ class TwilioCall final : public transports::WebSocketCall, public std::enable_sh
   std::vector<int16_t> session_pcm_;
   std::vector<uint8_t> ulaw_out_;
   std::string base64_;
+  std::string json_;  // the message being sent
 };
 
 // The upgrade must carry a valid X-Twilio-Signature when an auth token is configured.
