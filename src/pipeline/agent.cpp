@@ -19,6 +19,7 @@
 #include "pipeline/endpointing.hpp"
 #include "pipeline/heard_text.hpp"
 #include "pipeline/interruption.hpp"
+#include "providers/llm/chat_json.hpp"
 #include "providers/registry.hpp"
 
 namespace parley::pipeline {
@@ -127,42 +128,6 @@ std::string trimmed(std::string_view text) {
 json span_ms(const std::optional<milliseconds> &from, const std::optional<milliseconds> &to) {
   if (!from || !to) return nullptr;
   return (*to - *from).count();
-}
-
-json messages_to_json(const std::vector<providers::ChatMessage> &messages) {
-  json out = json::array();
-  for (const auto &message : messages) {
-    json item{{"role", message.role}, {"content", message.content}};
-    if (!message.tool_call_id.empty()) item["tool_call_id"] = message.tool_call_id;
-    if (!message.tool_calls.empty()) {
-      item["tool_calls"] = json::array();
-      for (const auto &call : message.tool_calls) {
-        item["tool_calls"].push_back({{"id", call.id}, {"type", "function"},
-                                      {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
-      }
-    }
-    out.push_back(std::move(item));
-  }
-  return out;
-}
-
-std::vector<providers::ChatMessage> messages_from_json(const json &array) {
-  std::vector<providers::ChatMessage> out;
-  for (const auto &item : array) {
-    providers::ChatMessage message;
-    message.role = item.value("role", "");
-    if (item.contains("content") && item["content"].is_string()) message.content = item["content"].get<std::string>();
-    message.tool_call_id = item.value("tool_call_id", "");
-    if (item.contains("tool_calls")) {
-      for (const auto &call : item["tool_calls"]) {
-        const auto &function = call.at("function");
-        message.tool_calls.push_back(
-            {call.value("id", ""), function.value("name", ""), function.value("arguments", "")});
-      }
-    }
-    out.push_back(std::move(message));
-  }
-  return out;
 }
 
 class Agent final : public core::SessionObserver, public std::enable_shared_from_this<Agent> {
@@ -676,8 +641,8 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
     if (!shared_->budget) return;
     try {
       std::lock_guard lock(shared_->budget_mutex);
-      const std::string prepared = shared_->budget->prepare_json(messages_to_json(request.messages).dump());
-      request.messages = messages_from_json(json::parse(prepared));
+      const std::string prepared = shared_->budget->prepare_json(providers::chat_messages_json(request.messages).dump());
+      request.messages = providers::chat_messages_from_json(json::parse(prepared));
     } catch (const std::exception &e) {
       log(core::LogLevel::warn, std::string("budget controller skipped: ") + e.what());
     }

@@ -1,4 +1,5 @@
 #include "providers/host.hpp"
+#include "providers/llm/chat_json.hpp"
 
 #include <atomic>
 #include <boost/asio/post.hpp>
@@ -196,23 +197,6 @@ class HostTts final : public Tts, public ChunkSynthesizer, public HostProviderBa
 
 namespace {
 
-json messages_json(const LlmRequest &request) {
-  json messages = json::array();
-  for (const auto &m : request.messages) {
-    json message = {{"role", m.role}, {"content", m.content}};
-    if (!m.tool_call_id.empty()) message["tool_call_id"] = m.tool_call_id;
-    if (!m.tool_calls.empty()) {
-      message["tool_calls"] = json::array();
-      for (const auto &call : m.tool_calls) {
-        message["tool_calls"].push_back(
-            {{"id", call.id}, {"type", "function"}, {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
-      }
-    }
-    messages.push_back(std::move(message));
-  }
-  return messages;
-}
-
 json tools_json(const LlmRequest &request) {
   json tools = json::array();
   for (const auto &tool : request.tools) {
@@ -283,7 +267,7 @@ class HostLlm final : public Llm, public HostProviderBase {
 
   std::unique_ptr<Cancellable> stream(LlmRequest request, LlmCallbacks callbacks) override {
     auto pending = std::make_shared<LlmPending>(name_, context_.executor, callbacks);
-    json body = {{"op", "complete"}, {"messages", messages_json(request)}, {"tools", tools_json(request)}};
+    json body = {{"op", "complete"}, {"messages", chat_messages_json(request.messages)}, {"tools", tools_json(request)}};
     if (request.temperature) body["temperature"] = *request.temperature;
     if (request.max_tokens) body["max_tokens"] = *request.max_tokens;
     uint64_t id = 0;
