@@ -8,11 +8,14 @@
 #include <curl/curl.h>
 
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <exception>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -102,7 +105,57 @@ const char *http_failure_name(HttpFailure failure) noexcept {
   return "unknown";
 }
 
-// One request. Fields below `io-thread state` are touched only on the client's loop.
+// Body pieces in one buffer: the bytes back to back and where each piece ends. Cleared,
+// it keeps its capacity.
+class Pieces {
+ public:
+  void add(const char *data, size_t size) {
+    bytes_.append(data, size);
+    ends_.push_back(bytes_.size());
+  }
+  void append(const Pieces &other) {
+    const size_t base = bytes_.size();
+    bytes_.append(other.bytes_);
+    for (const size_t end : other.ends_) ends_.push_back(base + end);
+  }
+  size_t count() const noexcept { return ends_.size(); }
+  std::string_view piece(size_t i) const noexcept {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return std::string_view(bytes_).substr(begin, ends_[i] - begin);
+  }
+  bool empty() const noexcept { return ends_.empty(); }
+  void clear() noexcept {
+    bytes_.clear();
+    ends_.clear();
+  }
+  void swap(Pieces &other) noexcept {
+    bytes_.swap(other.bytes_);
+    ends_.swap(other.ends_);
+  }
+
+ private:
+  std::string bytes_;
+  std::vector<size_t> ends_;
+};
+
+// One request. Fields below `io-thread state` are touched only on the client's loop; the
+// mailbox is shared with the request's executor under its mutex; `delivering` belongs to
+// the executor.
+//
+// Delivery: whatever curl hands over during one socket action (head, body pieces, the end)
+// is staged here, then moved into the mailbox once curl_multi_socket_action has returned,
+// and at most one drain per transfer is scheduled on the executor at a time. A drain takes
+// everything the mailbox holds and delivers it in order - head, each body piece as curl
+// cut it (one per HTTP chunk), completion - so one executor turn serves all that arrived
+// together. Body bytes are copied once, out of curl's buffer; the three body buffers
+// (staged, mailbox, delivering) are swapped, never reallocated, once they have grown.
+//
+// The drain is dispatched, not posted: it runs at once when the client's own handler is
+// already on the executor's thread and the executor is free (the usual case, where a
+// session's strand lives on the client's loop), else it is queued there as a post would be.
+// Either way it runs from one of the client's loop handlers - a socket, a timer, a request
+// being added - never from inside start() or cancel(), so no callback runs inside the call
+// that caused it; and a drain found already scheduled keeps the order.
 struct Transfer : std::enable_shared_from_this<Transfer> {
   Transfer(asio::io_context &io, HttpRequest req, HttpCallbacks cb, asio::any_io_executor exec)
       : request(std::move(req)), callbacks(std::move(cb)), executor(std::move(exec)), timer(io) {}
@@ -113,6 +166,7 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   std::atomic<bool> cancelled{false};
 
   // io-thread state
+  HttpClient::Impl *owner = nullptr;  // set when the client adds the transfer
   CURL *easy = nullptr;
   curl_slist *header_list = nullptr;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -122,20 +176,29 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
   bool got_first_byte = false;
   bool head_sent = false;
   bool finished = false;
+  bool dirty = false;  // has staged output, listed in Impl::dirty
   HttpFailure forced_failure = HttpFailure::none;  // a timeout we enforced ourselves
   HttpResponseHead head;
+  bool staged_head = false;
+  Pieces staged_body;
+  std::optional<HttpResult> staged_result;
+
+  // shared with the executor
+  struct Mailbox {
+    std::optional<HttpResponseHead> head;
+    Pieces body;
+    std::optional<HttpResult> result;
+    bool scheduled = false;  // a drain is on its way and will look at the mailbox
+  };
+  std::mutex mutex;
+  Mailbox mailbox;
+
+  // executor state
+  Pieces delivering;
 
   ~Transfer() {
     if (header_list) curl_slist_free_all(header_list);
     if (easy) curl_easy_cleanup(easy);
-  }
-
-  // Posts `fn` to the request's executor, dropping it if the request is cancelled by then.
-  template <typename Fn>
-  void deliver(Fn &&fn) {
-    asio::post(executor, [self = shared_from_this(), fn = std::forward<Fn>(fn)]() mutable {
-      if (!self->cancelled.load(std::memory_order_acquire)) fn(*self);
-    });
   }
 
   void send_head() {
@@ -144,15 +207,86 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     head.status = static_cast<int>(status);
-    if (callbacks.on_head) {
-      deliver([h = head](Transfer &t) { t.callbacks.on_head(h); });
+    staged_head = true;  // whether anyone wants it is the executor's to know
+  }
+
+  void note_byte(Clock::time_point now) {
+    last_byte = now;
+    got_first_byte = true;
+  }
+
+  // On the loop, outside curl: hands the staged output to the executor.
+  void flush() {
+    dirty = false;
+    if (!live()) {  // nothing may be delivered any more
+      staged_head = false;
+      staged_body.clear();
+      staged_result.reset();
+      return;
+    }
+    if (!staged_head && staged_body.empty() && !staged_result) return;
+    bool schedule = false;
+    {
+      std::lock_guard lock(mutex);
+      if (staged_head) mailbox.head = head;
+      if (mailbox.body.empty()) {
+        mailbox.body.swap(staged_body);  // staged_body takes the mailbox's empty buffers
+      } else {
+        mailbox.body.append(staged_body);  // the executor is behind
+      }
+      if (staged_result) mailbox.result = std::move(staged_result);
+      schedule = !std::exchange(mailbox.scheduled, true);
+    }
+    staged_head = false;
+    staged_body.clear();
+    staged_result.reset();
+    if (schedule) asio::dispatch(executor, [self = shared_from_this()] { self->drain(); });
+  }
+
+  // On the executor: delivers what the mailbox holds, until it is found empty.
+  void drain() {
+    for (;;) {
+      std::optional<HttpResponseHead> head_out;
+      std::optional<HttpResult> result_out;
+      {
+        std::lock_guard lock(mutex);
+        if (!mailbox.head && mailbox.body.empty() && !mailbox.result) {
+          mailbox.scheduled = false;
+          return;
+        }
+        head_out = std::move(mailbox.head);
+        mailbox.head.reset();
+        delivering.swap(mailbox.body);  // the mailbox keeps the (empty) buffers delivered last
+        result_out = std::move(mailbox.result);
+        mailbox.result.reset();
+      }
+      // A callback that throws leaves the mailbox to the next drain instead of stranding it.
+      struct Unschedule {
+        Transfer *t;
+        int exceptions = std::uncaught_exceptions();
+        ~Unschedule() {
+          t->delivering.clear();
+          if (std::uncaught_exceptions() > exceptions) {
+            std::lock_guard lock(t->mutex);
+            t->mailbox.scheduled = false;
+          }
+        }
+      } unschedule{this};
+      if (head_out && live() && callbacks.on_head) callbacks.on_head(*head_out);
+      for (size_t i = 0; i < delivering.count() && live() && callbacks.on_body; ++i) {
+        callbacks.on_body(delivering.piece(i));
+      }
+      if (result_out && live()) {
+        // The callbacks often own the request's handle (and so this transfer): dropping
+        // them once the last one has run breaks that cycle.
+        auto callbacks_out = std::move(callbacks);
+        callbacks = HttpCallbacks{};
+        if (callbacks_out.on_complete) callbacks_out.on_complete(*result_out);
+      }
     }
   }
 
-  void note_byte() {
-    last_byte = Clock::now();
-    got_first_byte = true;
-  }
+  bool live() const noexcept { return !cancelled.load(std::memory_order_acquire); }
 };
 
 struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
@@ -197,6 +331,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
   CURLM *multi = nullptr;
   std::unordered_map<curl_socket_t, std::shared_ptr<Watch>> watches;
   std::unordered_set<std::shared_ptr<Transfer>> transfers;
+  std::vector<std::shared_ptr<Transfer>> dirty;  // transfers with staged output
+  Clock::time_point action_time;  // when the current socket action started
+  bool kick_posted = false;       // a "now" timeout is on its way
   std::atomic<size_t> active{0};
 
   // --- curl callbacks (run inside curl_multi_socket_action, on the loop) ---
@@ -224,7 +361,21 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       return 0;
     }
     // curl forbids calling socket_action from inside this callback, so even "now" waits
-    // for the next loop turn.
+    // for the next loop turn: a post, which costs no timer (curl asks for "now" on every
+    // request it is given; arming the timerfd for it is a syscall, and another to re-arm).
+    if (timeout_ms == 0) {
+      self->timer.cancel();
+      if (!self->kick_posted) {
+        self->kick_posted = true;
+        asio::post(self->io, [weak = self->weak_from_this()] {
+          auto impl = weak.lock();
+          if (!impl) return;
+          impl->kick_posted = false;
+          impl->socket_action(CURL_SOCKET_TIMEOUT, 0);
+        });
+      }
+      return 0;
+    }
     self->timer.expires_after(std::chrono::milliseconds(timeout_ms));
     self->timer.async_wait([weak = self->weak_from_this()](boost::system::error_code ec) {
       auto impl = weak.lock();
@@ -261,30 +412,46 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     if ((watch->wanted & CURL_POLL_IN) && !watch->reading) {
       watch->reading = true;
       watch->descriptor->async_wait(asio::posix::stream_descriptor::wait_read,
-                                    ready_handler(fd, watch, CURL_CSELECT_IN));
+                                    Ready{weak_from_this(), watch, fd, CURL_CSELECT_IN});
     }
     if ((watch->wanted & CURL_POLL_OUT) && !watch->writing) {
       watch->writing = true;
       watch->descriptor->async_wait(asio::posix::stream_descriptor::wait_write,
-                                    ready_handler(fd, watch, CURL_CSELECT_OUT));
+                                    Ready{weak_from_this(), watch, fd, CURL_CSELECT_OUT});
     }
   }
 
-  std::function<void(boost::system::error_code)> ready_handler(curl_socket_t fd, std::shared_ptr<Watch> watch,
-                                                               int direction) {
-    return [weak = weak_from_this(), fd, watch, direction](boost::system::error_code ec) {
+  // A socket is ready (a plain struct, not a std::function: no allocation per wait).
+  struct Ready {
+    std::weak_ptr<Impl> weak;
+    std::shared_ptr<Watch> watch;
+    curl_socket_t fd;
+    int direction;
+
+    void operator()(boost::system::error_code ec) const {
       (direction == CURL_CSELECT_IN ? watch->reading : watch->writing) = false;
       auto impl = weak.lock();
       if (!impl || watch->removed) return;
-      impl->socket_action(fd, ec ? CURL_CSELECT_ERR : direction);
-      if (!watch->removed) impl->arm(fd, watch);
-    };
-  }
+      impl->socket_action(fd, ec ? CURL_CSELECT_ERR : direction, [&] {
+        if (!watch->removed) impl->arm(fd, watch);
+      });
+    }
+  };
 
-  void socket_action(curl_socket_t fd, int mask) {
+  // Lets curl act on `fd` (or its timers), re-arms through `rearm`, then hands what the
+  // transfers produced to their executors - last, so that a callback run at once finds the
+  // client's own state settled.
+  template <typename Rearm>
+  void socket_action(curl_socket_t fd, int mask, Rearm &&rearm) {
     int running = 0;
+    action_time = Clock::now();
     curl_multi_socket_action(multi, fd, mask, &running);
     collect_finished();
+    rearm();
+    flush_dirty();
+  }
+  void socket_action(curl_socket_t fd, int mask) {
+    socket_action(fd, mask, [] {});
   }
 
   void collect_finished() {
@@ -297,6 +464,23 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  void mark_dirty(Transfer &t) {
+    if (t.dirty) return;
+    t.dirty = true;
+    dirty.push_back(t.shared_from_this());
+  }
+
+  void flush_dirty() {
+    if (dirty.empty()) return;
+    // A callback run from a flush may start or cancel requests: those only post to this
+    // loop, so the list cannot change under the loop below; it is swapped out anyway.
+    std::vector<std::shared_ptr<Transfer>> batch;
+    batch.swap(dirty);
+    for (auto &transfer : batch) transfer->flush();
+    batch.clear();
+    if (dirty.empty()) dirty.swap(batch);  // keep the capacity
+  }
+
   // --- transfers ---
 
   void add(const std::shared_ptr<Transfer> &transfer) {
@@ -305,6 +489,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       configure(*transfer);
     } catch (const std::exception &e) {
       complete(*transfer, HttpFailure::other, e.what());
+      flush_dirty();
       return;
     }
     transfer->started = Clock::now();
@@ -315,12 +500,14 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       transfers.erase(transfer);
       active.fetch_sub(1, std::memory_order_relaxed);
       complete(*transfer, HttpFailure::other, curl_multi_strerror(rc));
+      flush_dirty();
       return;
     }
     watch_deadline(transfer, std::min(first_deadline(*transfer), transfer->started + transfer->request.idle_timeout));
   }
 
   void configure(Transfer &t) {
+    t.owner = this;
     const HttpRequest &r = t.request;
     t.easy = curl_easy_init();
     if (!t.easy) throw Error(Status::no_memory, "http client: curl_easy_init failed");
@@ -372,7 +559,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     auto &t = *static_cast<Transfer *>(user);
     const size_t bytes = size * count;
     std::string_view line(data, bytes);
-    t.note_byte();
+    t.note_byte(t.owner->action_time);
     if (line.rfind("HTTP/", 0) == 0) {
       t.head.headers.clear();  // a new status line: 100 Continue or a redirect came first
       return bytes;
@@ -385,15 +572,16 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     return bytes;
   }
 
+  // Body bytes are staged; the whole socket action's worth goes out in one drain.
   static size_t on_write(char *data, size_t size, size_t count, void *user) {
     auto &t = *static_cast<Transfer *>(user);
     const size_t bytes = size * count;
     if (t.cancelled.load(std::memory_order_relaxed)) return CURL_WRITEFUNC_ERROR;
-    t.note_byte();
+    Impl &self = *t.owner;
+    t.note_byte(self.action_time);
     t.send_head();
-    if (t.callbacks.on_body && bytes > 0) {
-      t.deliver([chunk = std::string(data, bytes)](Transfer &x) { x.callbacks.on_body(chunk); });
-    }
+    if (bytes > 0) t.staged_body.add(data, bytes);
+    self.mark_dirty(t);
     return bytes;
   }
 
@@ -423,6 +611,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       transfer->forced_failure =
           transfer->got_first_byte ? HttpFailure::timeout_idle : HttpFailure::timeout_first_byte;
       impl->finish(transfer, CURLE_OPERATION_TIMEDOUT);
+      impl->flush_dirty();
     });
   }
 
@@ -465,12 +654,8 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       curl_easy_getinfo(t.easy, CURLINFO_STARTTRANSFER_TIME, &seconds);
       result.time_to_first_byte = std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
     }
-    // The callbacks often own the request's handle (and so this transfer): dropping them
-    // once the last one has run breaks that cycle.
-    t.deliver([result = std::move(result)](Transfer &x) {
-      if (x.callbacks.on_complete) x.callbacks.on_complete(result);
-      x.callbacks = HttpCallbacks{};
-    });
+    t.staged_result = std::move(result);
+    mark_dirty(t);
   }
 
   void cancel(const std::shared_ptr<Transfer> &transfer) {

@@ -3,8 +3,12 @@
 // of its own and nothing blocks an IO thread. Connections are reused across requests;
 // TLS verification is on unless a request turns it off.
 //
-// Responses stream: the head, then body chunks as they arrive, then completion. Every
-// callback is posted to the executor given with the request, never run inline.
+// Responses stream: the head, then body bytes as they arrive, then completion. Every
+// callback runs on the executor given with the request, in that order, and never inside
+// start() or cancel(): the client hands them over from its own loop handlers (a socket
+// became ready, a timer fired), dispatching - so when that handler already runs on the
+// executor's thread and the executor is free, the callback runs there and then, without a
+// second trip through the queue; otherwise it is queued as a post would queue it.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -74,6 +78,8 @@ struct HttpResult {
 
 struct HttpCallbacks {
   std::function<void(const HttpResponseHead &head)> on_head;  // once, before any body
+  /// Body bytes as curl hands them over (for a chunked response, one call per HTTP chunk,
+  /// or per part of one that the network split), valid during the call.
   std::function<void(std::string_view chunk)> on_body;
   std::function<void(const HttpResult &result)> on_complete;  // exactly once unless cancelled
 };
@@ -89,8 +95,12 @@ class HttpCall {
 class HttpClient {
  public:
   struct Options {
-    size_t max_connections_per_host = 64;
-    size_t max_total_connections = 1024;
+    /// A streaming request holds its connection for the whole stream, and an HTTP/1.1 host
+    /// (vLLM, llama.cpp, Ollama, every plain-http server) needs one per concurrent stream:
+    /// past the cap, requests wait for a free connection. (HTTP/2 hosts multiplex up to
+    /// 100 streams per connection.) Sized for hundreds of calls on one provider.
+    size_t max_connections_per_host = 1024;
+    size_t max_total_connections = 4096;
   };
 
   /// Runs curl on `io` (one IO loop of the runtime). Destroy the client on that loop's
@@ -101,9 +111,10 @@ class HttpClient {
   HttpClient(const HttpClient &) = delete;
   HttpClient &operator=(const HttpClient &) = delete;
 
-  /// Starts a request; callbacks are posted to `executor`, which must run handlers one at a
-  /// time (a strand or a one-thread io_context) so they arrive in order. Safe from any
-  /// thread. The call is cancelled when the returned handle is destroyed.
+  /// Starts a request; callbacks run on `executor`, which must run handlers one at a time (a
+  /// strand or a one-thread io_context) so they arrive in order. None runs before this
+  /// returns. Safe from any thread. The call is cancelled when the returned handle is
+  /// destroyed.
   std::unique_ptr<HttpCall> start(HttpRequest request, HttpCallbacks callbacks,
                                   boost::asio::any_io_executor executor);
 

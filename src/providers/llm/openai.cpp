@@ -778,9 +778,19 @@ std::string_view string_of(dom::element value) {
 
 int clamp_tokens(int64_t value) { return static_cast<int>(std::clamp<int64_t>(value, 0, INT32_MAX)); }
 
+// `key == literal`, the length compared first and the bytes by an inlined compare of a
+// constant size (a key that differs in length costs one comparison, no call).
+template <size_t N>
+bool key_is(std::string_view key, const char (&literal)[N]) noexcept {
+  return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
+}
+
 }  // namespace
 
 void ChatStreamDecoder::chunk(std::string_view json) {
+  // One pass over each object, keys compared by length first (every chunk repeats the same
+  // dozen keys; a lookup per wanted key would scan them again and again). Where a key may
+  // repeat, the first occurrence counts, as a lookup would have it.
   dom::element document;
   if (const auto code = json_->parser.parse(json.data(), json.size(), false).get(document); code != simdjson::SUCCESS) {
     fail(ErrorKind::protocol, std::string("invalid JSON in a stream chunk (") + simdjson::error_message(code) +
@@ -796,14 +806,22 @@ void ChatStreamDecoder::chunk(std::string_view json) {
     dom::object usage;
     if (value.get_object().get(usage) != simdjson::SUCCESS) return;
     LlmUsage out;
-    int64_t n = 0;
-    if (usage["prompt_tokens"].get_int64().get(n) == simdjson::SUCCESS) out.prompt_tokens = clamp_tokens(n);
-    if (usage["completion_tokens"].get_int64().get(n) == simdjson::SUCCESS) out.completion_tokens = clamp_tokens(n);
+    bool prompt = false, completion = false;
+    for (const auto field : usage) {
+      int64_t n = 0;
+      if (!prompt && key_is(field.key, "prompt_tokens")) {
+        prompt = true;
+        if (field.value.get_int64().get(n) == simdjson::SUCCESS) out.prompt_tokens = clamp_tokens(n);
+      } else if (!completion && key_is(field.key, "completion_tokens")) {
+        completion = true;
+        if (field.value.get_int64().get(n) == simdjson::SUCCESS) out.completion_tokens = clamp_tokens(n);
+      }
+    }
     result_.usage = out;
   };
   for (const auto field : root) {
     const std::string_view key = field.key;
-    if (key == "choices") {
+    if (key_is(key, "choices")) {
       dom::array choices;
       if (field.value.get_array().get(choices) != simdjson::SUCCESS) {
         if (field.value.is_null()) continue;
@@ -816,13 +834,23 @@ void ChatStreamDecoder::chunk(std::string_view json) {
           fail(ErrorKind::protocol, "stream chunk: a choice is not an object");
           return;
         }
+        std::optional<dom::element> index_value, delta_value, finish_value;
+        for (const auto member : choice) {
+          if (!index_value && key_is(member.key, "index")) {
+            index_value = member.value;
+          } else if (!delta_value && key_is(member.key, "delta")) {
+            delta_value = member.value;
+          } else if (!finish_value && key_is(member.key, "finish_reason")) {
+            finish_value = member.value;
+          }
+        }
         int64_t index = 0;
-        if (choice["index"].get_int64().get(index) == simdjson::SUCCESS && index != 0) continue;  // we ask for n=1
+        if (index_value && index_value->get_int64().get(index) == simdjson::SUCCESS && index != 0) continue;  // we ask for n=1
         dom::object delta;
-        if (choice["delta"].get_object().get(delta) == simdjson::SUCCESS) {
+        if (delta_value && delta_value->get_object().get(delta) == simdjson::SUCCESS) {
           for (const auto part : delta) {
             const std::string_view name = part.key;
-            if (name == "content" || name == "refusal") {
+            if (key_is(name, "content") || key_is(name, "refusal")) {
               // A refusal is what the model says instead of an answer: the caller hears it.
               std::string_view text;
               if (part.value.get_string().get(text) == simdjson::SUCCESS) {
@@ -830,7 +858,7 @@ void ChatStreamDecoder::chunk(std::string_view json) {
               } else if (!part.value.is_null()) {
                 fail(ErrorKind::protocol, "stream chunk: delta." + std::string(name) + " is not a string");
               }
-            } else if (name == "tool_calls") {
+            } else if (key_is(name, "tool_calls")) {
               dom::array calls;
               if (part.value.get_array().get(calls) != simdjson::SUCCESS) {
                 if (part.value.is_null()) continue;
@@ -847,20 +875,20 @@ void ChatStreamDecoder::chunk(std::string_view json) {
                 std::string_view id, name_text, arguments;
                 std::string minified;
                 for (const auto member : call) {
-                  if (member.key == "index") {
+                  if (key_is(member.key, "index")) {
                     if (member.value.get_int64().get(call_index) != simdjson::SUCCESS || call_index < 0) {
                       fail(ErrorKind::protocol, "stream chunk: a tool call's index is not a non-negative integer");
                       return;
                     }
-                  } else if (member.key == "id") {
+                  } else if (key_is(member.key, "id")) {
                     id = string_of(member.value);
-                  } else if (member.key == "function") {
+                  } else if (key_is(member.key, "function")) {
                     dom::object function;
                     if (member.value.get_object().get(function) != simdjson::SUCCESS) continue;
                     for (const auto f : function) {
-                      if (f.key == "name") {
+                      if (key_is(f.key, "name")) {
                         name_text = string_of(f.value);
-                      } else if (f.key == "arguments") {
+                      } else if (key_is(f.key, "arguments")) {
                         if (f.value.get_string().get(arguments) != simdjson::SUCCESS && f.value.is_object()) {
                           // Some servers send the arguments as an object, whole.
                           minified = simdjson::minify(f.value);
@@ -878,17 +906,17 @@ void ChatStreamDecoder::chunk(std::string_view json) {
           }
         }
         std::string_view finish;
-        if (choice["finish_reason"].get_string().get(finish) == simdjson::SUCCESS && !finish.empty()) {
+        if (finish_value && finish_value->get_string().get(finish) == simdjson::SUCCESS && !finish.empty()) {
           result_.finish_reason = finish;
         }
       }
-    } else if (key == "usage") {
+    } else if (key_is(key, "usage")) {
       read_usage(field.value);
-    } else if (key == "x_groq") {
+    } else if (key_is(key, "x_groq")) {
       // Groq has put usage here instead of at the top level.
       dom::element usage;
       if (field.value["usage"].get(usage) == simdjson::SUCCESS && !result_.usage) read_usage(usage);
-    } else if (key == "error") {
+    } else if (key_is(key, "error")) {
       if (field.value.is_null()) continue;
       std::string_view message, type, code;
       if (field.value.get_string().get(message) != simdjson::SUCCESS) {

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <future>
@@ -301,6 +304,188 @@ TEST_F(HttpClientTest, ManyConcurrentRequestsAllComplete) {
   const auto until = std::chrono::steady_clock::now() + 10s;
   while (completes < 50 && std::chrono::steady_clock::now() < until) pump(io_, 10ms);
   EXPECT_EQ(completes, 50);
+}
+
+
+// Callbacks are dispatched from the client's own handlers: on a strand of the client's loop
+// they run in that strand, in order, and never inside the call to start().
+TEST_F(HttpClientTest, CallbacksRunInTheStrandInOrderNeverInsideStart) {
+  CannedServer server([](const std::string &) {
+    return Answer{{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 0ms},
+                   {"3\r\nabc\r\n", 20ms},
+                   {"3\r\ndef\r\n", 20ms},
+                   {"0\r\n\r\n", 0ms}}};
+  });
+  auto strand = asio::make_strand(io_);
+  std::vector<std::string> events;
+  std::string body;
+  bool returned = false, outside = false;
+  std::unique_ptr<HttpCall> call;
+  HttpCallbacks callbacks;
+  auto note = [&](std::string what) {
+    outside = outside || !returned || !strand.running_in_this_thread();
+    events.push_back(std::move(what));
+  };
+  callbacks.on_head = [&](const HttpResponseHead &head) { note("head " + std::to_string(head.status)); };
+  callbacks.on_body = [&](std::string_view chunk) {
+    note("body");
+    body.append(chunk);
+  };
+  callbacks.on_complete = [&](const HttpResult &result) { note(std::string("complete ") + http_failure_name(result.failure)); };
+  asio::post(strand, [&] {
+    call = client_.start(get(server.url("/")), std::move(callbacks), strand);
+    returned = true;
+  });
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while ((events.empty() || events.back().rfind("complete", 0) != 0) && std::chrono::steady_clock::now() < until) {
+    pump(io_, 10ms);
+  }
+  EXPECT_FALSE(outside) << "a callback ran outside the strand or inside start()";
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front(), "head 200");
+  EXPECT_EQ(events.back(), "complete none");
+  for (size_t i = 1; i + 1 < events.size(); ++i) EXPECT_EQ(events[i], "body");
+  EXPECT_EQ(body, "abcdef");
+}
+
+// A request that fails in the client's very first turn (a scheme curl is not allowed to
+// use) still reports from that turn, after start() returned - even with the caller's
+// handler and the client on one thread.
+TEST_F(HttpClientTest, AnImmediateFailureIsNotDeliveredInsideStart) {
+  bool returned = false, inside = false, completed = false;
+  HttpResult outcome;
+  std::unique_ptr<HttpCall> call;
+  asio::post(io_, [&] {
+    HttpCallbacks callbacks;
+    callbacks.on_complete = [&](const HttpResult &result) {
+      inside = !returned;
+      completed = true;
+      outcome = result;
+    };
+    call = client_.start(get("ftp://127.0.0.1:1/file"), std::move(callbacks), io_.get_executor());
+    returned = true;
+  });
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (!completed && std::chrono::steady_clock::now() < until) pump(io_, 10ms);
+  ASSERT_TRUE(completed);
+  EXPECT_FALSE(inside);
+  EXPECT_NE(outcome.failure, HttpFailure::none);
+}
+
+// A hundred chunks written at once: read together, delivered in one turn of the executor,
+// but still a call per chunk, each exactly as the server framed it.
+TEST_F(HttpClientTest, ChunksThatArriveTogetherKeepTheirBoundaries) {
+  std::string chunked;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 100; ++i) {
+    expected.push_back("piece " + std::to_string(i) + "\n");
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", expected.back().size());
+    chunked += size + expected.back() + "\r\n";
+  }
+  CannedServer server([&](const std::string &) {
+    return Answer{{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked + "0\r\n\r\n", 0ms}}};
+  });
+  Outcome out = run(get(server.url("/many")));
+  EXPECT_EQ(out.result.failure, HttpFailure::none) << out.result.message;
+  EXPECT_EQ(out.chunks, expected);
+}
+
+// The executor on another thread, busy while the response arrives: what piled up meanwhile
+// comes in order once it is free, on its thread.
+TEST_F(HttpClientTest, BusyExecutorOnAnotherThreadGetsEverythingInOrder) {
+  CannedServer server([](const std::string &) {
+    return Answer{{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 30ms},
+                   {"3\r\nabc\r\n", 10ms},
+                   {"3\r\ndef\r\n", 10ms},
+                   {"0\r\n\r\n", 0ms}}};
+  });
+  asio::io_context other;
+  auto work = asio::make_work_guard(other);
+  std::thread thread([&] { other.run(); });
+  auto strand = asio::make_strand(other);
+  std::mutex mutex;
+  std::vector<std::string> events;
+  std::string body;
+  bool wrong_thread = false;
+  std::promise<void> done;
+  HttpCallbacks callbacks;
+  callbacks.on_head = [&](const HttpResponseHead &) {
+    std::this_thread::sleep_for(200ms);  // the body and the end arrive meanwhile
+    std::lock_guard lock(mutex);
+    wrong_thread = wrong_thread || std::this_thread::get_id() != thread.get_id();
+    events.push_back("head");
+  };
+  callbacks.on_body = [&](std::string_view chunk) {
+    std::lock_guard lock(mutex);
+    wrong_thread = wrong_thread || std::this_thread::get_id() != thread.get_id();
+    events.push_back("body");
+    body.append(chunk);
+  };
+  callbacks.on_complete = [&](const HttpResult &) {
+    {
+      std::lock_guard lock(mutex);
+      wrong_thread = wrong_thread || std::this_thread::get_id() != thread.get_id();
+      events.push_back("complete");
+    }
+    done.set_value();
+  };
+  auto call = client_.start(get(server.url("/")), std::move(callbacks), strand);
+  auto future = done.get_future();
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (future.wait_for(0ms) != std::future_status::ready && std::chrono::steady_clock::now() < until) {
+    pump(io_, 10ms);
+  }
+  // The transfer holds the strand: let the client drop it before `other` goes.
+  call.reset();
+  pump(io_, 20ms);
+  work.reset();
+  thread.join();
+  std::lock_guard lock(mutex);
+  EXPECT_FALSE(wrong_thread);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front(), "head");
+  EXPECT_EQ(events.back(), "complete");
+  EXPECT_EQ(body, "abcdef");
+}
+
+// Cancelled on its executor while the body and the end wait for it: nothing more comes.
+TEST_F(HttpClientTest, CancelOnTheExecutorDropsWhatIsAlreadyWaiting) {
+  CannedServer server([](const std::string &) {
+    return Answer{{{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 30ms},
+                   {"3\r\nabc\r\n0\r\n\r\n", 0ms}}};
+  });
+  asio::io_context other;
+  auto work = asio::make_work_guard(other);
+  std::thread thread([&] { other.run(); });
+  auto strand = asio::make_strand(other);
+  std::atomic<int> heads{0}, bodies{0}, completes{0};
+  std::unique_ptr<HttpCall> call;
+  HttpCallbacks callbacks;
+  callbacks.on_head = [&](const HttpResponseHead &) {
+    ++heads;
+    std::this_thread::sleep_for(200ms);  // the body and the end are waiting by now
+    call->cancel();
+  };
+  callbacks.on_body = [&](std::string_view) { ++bodies; };
+  callbacks.on_complete = [&](const HttpResult &) { ++completes; };
+  call = client_.start(get(server.url("/")), std::move(callbacks), strand);
+  const auto until = std::chrono::steady_clock::now() + 800ms;
+  while (std::chrono::steady_clock::now() < until) pump(io_, 20ms);
+  // The transfer holds the strand: let the client drop it before `other` goes.
+  call.reset();
+  pump(io_, 20ms);
+  work.reset();
+  thread.join();
+  EXPECT_EQ(heads, 1);
+  EXPECT_EQ(bodies, 0);
+  EXPECT_EQ(completes, 0);
+}
+
+TEST_F(HttpClientTest, DefaultCapsLetHundredsOfStreamsToOneHostRunAtOnce) {
+  const HttpClient::Options defaults;
+  EXPECT_GE(defaults.max_connections_per_host, 500u);
+  EXPECT_GE(defaults.max_total_connections, defaults.max_connections_per_host);
 }
 
 }  // namespace
