@@ -177,8 +177,15 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   void on_caller_audio(std::span<const int16_t> samples) override {
     if (!stt_ || closed_ || transferred_) return;
     push_to_stt(samples);
-    frames_.insert(frames_.end(), samples.begin(), samples.end());
     const size_t n = vad_.frame_samples();
+    if (!vad_aligned_) {
+      // A transport's resampler holds a few samples back, so its first delivery is a little
+      // short of a frame and every VAD frame would end a few samples into the next delivery:
+      // each decision would wait one frame (20 ms) for them. Leading silence realigns them.
+      vad_aligned_ = true;
+      frames_.assign((n - samples.size() % n) % n, 0);
+    }
+    frames_.insert(frames_.end(), samples.begin(), samples.end());
     size_t offset = 0;
     for (; frames_.size() - offset >= n; offset += n) on_vad_frame(std::span<const int16_t>(frames_.data() + offset, n));
     frames_.erase(frames_.begin(), frames_.begin() + static_cast<std::ptrdiff_t>(offset));
@@ -969,6 +976,7 @@ class Agent final : public core::SessionObserver, public std::enable_shared_from
   std::optional<audio::Resampler> stt_resampler_;
   std::vector<int16_t> stt_buffer_;
   std::vector<int16_t> frames_;  // caller audio not yet a whole VAD frame
+  bool vad_aligned_ = false;     // frames_ padded so VAD frames end where deliveries do
   audio::Vad vad_;
   Endpointer endpointer_;
   Chunker chunker_;
