@@ -69,7 +69,8 @@ struct ListenConfig {
 
 class Listen final : public WsHandler, public std::enable_shared_from_this<Listen> {
  public:
-  Listen(ListenConfig config, TranscriptQueue &script, SttTiming timing) : config_(std::move(config)), tracker_(script, timing) {}
+  Listen(ListenConfig config, TranscriptQueue &script, SttTiming timing)
+      : config_(std::move(config)), tracker_(script, timing), final_after_silence_(timing.final_after_silence) {}
 
   void on_open(const std::shared_ptr<WsSession> &session) override {
     session_ = session;
@@ -79,11 +80,12 @@ class Listen final : public WsHandler, public std::enable_shared_from_this<Liste
   void on_binary(std::string_view audio) override {
     if (closing_) return;
     arm();
-    audio_ += audio;
+    audio_sha256_.update(audio);
     if (audio.empty()) return;
     const int64_t us = static_cast<int64_t>(audio.size()) * 1'000'000 / (config_.format.bytes_per_second() * config_.channels);
     const bool speech = is_speech(decode_audio(audio, config_.format.encoding));
     if (speech) pending_utterance_end_.reset();  // speech again before the gap: no UtteranceEnd
+    if (speech) last_speech_ = std::chrono::steady_clock::now();
     for (const SttEvent &event : tracker_.feed(us, speech, true)) {
       switch (event.kind) {
         case SttEvent::Kind::started:
@@ -94,12 +96,10 @@ class Listen final : public WsHandler, public std::enable_shared_from_this<Liste
         case SttEvent::Kind::interim:
           if (config_.interim_results) results(event, false, false, false);
           break;
-        case SttEvent::Kind::final:
-          results(event, true, config_.endpointing >= 0, false);
-          if (config_.utterance_end_ms > 0) pending_utterance_end_ = event.end + static_cast<double>(config_.utterance_end_ms) / 1000.0;
-          break;
+        case SttEvent::Kind::final: final_result(event); break;
       }
     }
+    if (speech && tracker_.in_utterance()) arm_silence_final(final_after_silence_);
     if (pending_utterance_end_ && tracker_.now() >= *pending_utterance_end_ && !tracker_.in_utterance()) {
       session_->send_text(
           ojson{{"type", "UtteranceEnd"}, {"channel", {0, 1}}, {"last_word_end", secs(tracker_.last_end())}}.dump());
@@ -119,7 +119,7 @@ class Listen final : public WsHandler, public std::enable_shared_from_this<Liste
       session_->send_text(ojson{{"type", "Metadata"},
                                 {"transaction_key", "deprecated"},
                                 {"request_id", detail::fake_uuid(config_.id)},
-                                {"sha256", detail::sha256_hex(audio_)},
+                                {"sha256", audio_sha256_.hex()},
                                 {"created", iso_now()},
                                 {"duration", secs(tracker_.now())},
                                 {"channels", config_.channels}}
@@ -137,6 +137,28 @@ class Listen final : public WsHandler, public std::enable_shared_from_this<Liste
   }
 
  private:
+  void final_result(const SttEvent &event) {
+    results(event, true, config_.endpointing >= 0, false);
+    if (config_.utterance_end_ms > 0) pending_utterance_end_ = event.end + static_cast<double>(config_.utterance_end_ms) / 1000.0;
+  }
+
+  // SttTiming::final_after_silence: the open utterance becomes final once no speech audio has
+  // arrived for that long (wall clock), as the service's own endpointing would end it. One
+  // timer at a time: it re-arms itself for the rest of the wait while speech keeps coming.
+  void arm_silence_final(Ms delay) {
+    if (final_after_silence_.count() <= 0 || silence_timer_ != 0 || !session_) return;
+    std::weak_ptr<Listen> weak = shared_from_this();
+    silence_timer_ = session_->schedule(delay, [weak] {
+      auto self = weak.lock();
+      if (!self || self->closing_) return;
+      self->silence_timer_ = 0;
+      if (!self->tracker_.in_utterance()) return;
+      const auto quiet = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - self->last_speech_);
+      if (quiet < self->final_after_silence_) return self->arm_silence_final(self->final_after_silence_ - quiet);
+      if (auto event = self->tracker_.finalize()) self->final_result(*event);
+    });
+  }
+
   void finalize(bool from_finalize) {
     if (auto event = tracker_.finalize()) return results(*event, true, false, from_finalize);
     if (!from_finalize) return;
@@ -192,9 +214,12 @@ class Listen final : public WsHandler, public std::enable_shared_from_this<Liste
   ListenConfig config_;
   UtteranceTracker tracker_;
   std::shared_ptr<WsSession> session_;
-  std::string audio_;  // all of it, for Metadata's sha256
+  detail::Sha256 audio_sha256_;  // of all the audio, for Metadata
   std::optional<double> pending_utterance_end_;
   uint64_t timer_ = 0;
+  Ms final_after_silence_{0};
+  std::chrono::steady_clock::time_point last_speech_;
+  uint64_t silence_timer_ = 0;
   bool closing_ = false;
 };
 

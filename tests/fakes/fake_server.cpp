@@ -251,6 +251,15 @@ struct FakeServer::Impl : std::enable_shared_from_this<FakeServer::Impl> {
     return record;
   }
 
+  // A WebSocket message, kept in its request's record only while recording is on (a
+  // benchmark's long streams would otherwise grow without bound).
+  void add_ws_message(const std::shared_ptr<Request> &record, WsMessage message, bool received) {
+    std::lock_guard lock(mutex);
+    if (recording) (received ? record->received : record->sent).push_back(std::move(message));
+    ++version;
+    changed.notify_all();
+  }
+
   // Applies `update` to a live record under the lock and wakes waiters.
   template <typename Fn>
   void update(const std::shared_ptr<Request> &record, Fn &&fn) {
@@ -524,7 +533,7 @@ class WsConn final : public WsConnBase, public std::enable_shared_from_this<WsCo
     if (ended_) return;
     WsMessage message{!ws_.got_text(), beast::buffers_to_string(read_buffer_.data())};
     read_buffer_.consume(read_buffer_.size());
-    server_->update(record_, [&](Request &r) { r.received.push_back(message); });
+    server_->add_ws_message(record_, message, true);
     ++received_;
     if (auto handler = handler_) {
       if (message.binary) {
@@ -560,7 +569,7 @@ class WsConn final : public WsConnBase, public std::enable_shared_from_this<WsCo
     if (ec) return end(0);
     WsMessage message = std::move(queue_.front());
     queue_.pop_front();
-    server_->update(record_, [&](Request &r) { r.sent.push_back(std::move(message)); });
+    server_->add_ws_message(record_, std::move(message), false);
     ++sent_;
     check_fault();
     if (ended_) return;
@@ -708,6 +717,7 @@ class HttpConn final : public Conn, public std::enable_shared_from_this<HttpConn
   }
 
   void on_request() {
+    request_read_at_ = std::chrono::steady_clock::now();
     const auto &req = parser_->get();
     Request request;
     request.connection = id_;
@@ -731,10 +741,12 @@ class HttpConn final : public Conn, public std::enable_shared_from_this<HttpConn
     after_head_delay([this, response = std::move(response)]() mutable { start_response(std::move(response)); });
   }
 
+  // The head goes out `head_delay` after the request was read, however long the handler
+  // took to prepare the response (a TTS fake synthesising its audio): a fixed delay is fixed.
   template <typename Fn>
   void after_head_delay(Fn fn) {
     if (fault_.head_delay.count() <= 0) return fn();
-    timer_.expires_after(fault_.head_delay);
+    timer_.expires_at(request_read_at_ + fault_.head_delay);
     auto self = this->shared_from_this();
     timer_.async_wait([self, fn = std::move(fn)](error_code ec) mutable {
       if (!ec) fn();
@@ -863,6 +875,7 @@ class HttpConn final : public Conn, public std::enable_shared_from_this<HttpConn
   uint64_t id_;
   Stream stream_;
   asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point request_read_at_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Request> record_;

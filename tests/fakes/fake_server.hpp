@@ -93,7 +93,7 @@ struct Fault {
   std::string message;              // message inside that body ("" = the provider's default)
   std::optional<std::string> body;  // the whole error body verbatim instead
   Headers headers;                  // added to whatever response goes out (e.g. x-ratelimit-*)
-  Ms head_delay{0};                 // wait before the response head (or before the 101)
+  Ms head_delay{0};                 // the response head (or the 101) this long after the request was read
   std::optional<Ms> interval;       // pause between body chunks / WebSocket messages
   std::optional<size_t> cut_after;  // HTTP: drop the TCP connection after this many body bytes
   bool hang = false;                // read the request, then never answer (socket held open)

@@ -66,10 +66,8 @@ std::optional<std::string> unbase64(std::string_view text) {
   return out;
 }
 
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+namespace {
+std::string hex_of(const unsigned char *digest, unsigned int length) {
   std::string out;
   char buf[3];
   for (unsigned int i = 0; i < length; ++i) {
@@ -77,6 +75,27 @@ std::string sha256_hex(std::string_view bytes) {
     out += buf;
   }
   return out;
+}
+}  // namespace
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return hex_of(digest, length);
+}
+
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(static_cast<EVP_MD_CTX *>(context_), EVP_sha256(), nullptr); }
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX *>(context_)); }
+void Sha256::update(std::string_view bytes) { EVP_DigestUpdate(static_cast<EVP_MD_CTX *>(context_), bytes.data(), bytes.size()); }
+std::string Sha256::hex() const {
+  EVP_MD_CTX *copy = EVP_MD_CTX_new();
+  EVP_MD_CTX_copy_ex(copy, static_cast<EVP_MD_CTX *>(context_));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(copy, digest, &length);
+  EVP_MD_CTX_free(copy);
+  return hex_of(digest, length);
 }
 
 std::string fake_uuid(uint64_t n) {

@@ -31,6 +31,20 @@ std::string base64(std::string_view bytes);
 std::optional<std::string> unbase64(std::string_view text);
 /// Lowercase hex SHA-256 of `bytes`.
 std::string sha256_hex(std::string_view bytes);
+/// The same, fed piece by piece (a live stream's audio, without keeping it all).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256 &) = delete;
+  Sha256 &operator=(const Sha256 &) = delete;
+  void update(std::string_view bytes);
+  /// Of everything fed so far (feeding may go on).
+  std::string hex() const;
+
+ private:
+  void *context_;  // EVP_MD_CTX
+};
 /// A deterministic UUID-shaped id: 00000000-0000-4000-8000-<n as 12 hex digits>.
 std::string fake_uuid(uint64_t n);
 

@@ -24,6 +24,10 @@ struct SttTiming {
   std::chrono::milliseconds utterance{1000};  // speech per utterance until it is final
   std::chrono::milliseconds interim{250};     // speech between interim results (0: none)
   std::chrono::milliseconds min_audio{100};   // REST: less audio than this transcribes to ""
+  /// Live streams that support it (Deepgram): an utterance whose last speech audio arrived
+  /// this long ago (wall clock) becomes final on its own, with speech_final, as the service's
+  /// own endpointing would make it. 0 (default): off, finals come from `utterance` or Finalize.
+  std::chrono::milliseconds final_after_silence{0};
 };
 
 /// Scripted transcripts, thread-safe: queued ones first, in order, then the fallback

@@ -125,6 +125,26 @@ TEST(DeepgramFake, FinalizeFlushesTheUtteranceSoFar) {
   EXPECT_EQ(next_json(ws.client)["channel"]["alternatives"][0]["transcript"], "");
 }
 
+TEST(DeepgramFake, FinalAfterSilenceEndsTheUtteranceOnItsOwn) {
+  DeepgramFake fake;
+  fake.add_transcript("Book a table");
+  fake.set_stt_timing({60s, 0ms, 100ms, 150ms});  // no interims; finals 150 ms after the speech
+  WsClient ws(fake.server().port(), "/v1/listen?model=nova-3&encoding=mulaw&sample_rate=8000&endpointing=300");
+  send_audio(ws.client, speech_audio(400, kUlaw), 800);
+  const auto speech_sent = std::chrono::steady_clock::now();
+  send_audio(ws.client, silence_audio(100, kUlaw), 800);  // silence alone does not end it early
+  const ojson result = next_json(ws.client);
+  const auto waited = std::chrono::steady_clock::now() - speech_sent;
+  EXPECT_GE(waited, 140ms);
+  EXPECT_LT(waited, 1000ms);
+  EXPECT_EQ(result["is_final"], true);
+  EXPECT_EQ(result["speech_final"], true);
+  EXPECT_EQ(result["from_finalize"], false);
+  EXPECT_EQ(result["channel"]["alternatives"][0]["transcript"], "book a table");
+  ws.client.ws_text(R"({"type":"Finalize"})");  // already final: an empty final
+  EXPECT_EQ(next_json(ws.client)["channel"]["alternatives"][0]["transcript"], "");
+}
+
 TEST(DeepgramFake, InactivityClosesWithNet0001AndKeepAliveDefersIt) {
   DeepgramFake fake;
   fake.set_inactivity_timeout(500ms);
