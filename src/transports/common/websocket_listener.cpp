@@ -1,9 +1,12 @@
 #include "transports/common/websocket_listener.hpp"
 
 #include <atomic>
+#include <cstdlib>
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
 
+#include "audio/resampler.hpp"
+#include "core/config_reader.hpp"
 #include "core/runtime.hpp"
 
 namespace parley::transports {
@@ -114,6 +117,55 @@ class WebSocketListener final : public core::Listener {
 };
 
 }  // namespace
+
+namespace {
+
+void read_tls(core::ConfigReader &root, net::WebSocketServerOptions &server) {
+  auto tls = root.object("tls");
+  if (!tls) return;
+  server.tls_certificate_file = tls->string("certificate", "");
+  server.tls_private_key_file = tls->string("private_key", "");
+  if (server.tls_certificate_file.empty()) tls->fail("certificate", "required");
+  if (server.tls_private_key_file.empty()) tls->fail("private_key", "required");
+  tls->reject_unknown_keys();
+}
+
+std::string read_auth_token(core::ConfigReader &root, core::Runtime &runtime) {
+  std::string token = root.string("auth_token", "");
+  if (auto env = root.optional_string("auth_token_env")) {
+    const char *value = std::getenv(env->c_str());
+    if (value == nullptr || *value == '\0') root.fail("auth_token_env", "environment variable " + *env + " is not set");
+    token = value;
+  }
+  runtime.logger().secrets().add(token);
+  return token;
+}
+
+}  // namespace
+
+std::string read_common_keys(core::ConfigReader &root, core::Runtime &runtime, const std::string &default_path,
+                             WebSocketListenerSpec &spec) {
+  auto &server = spec.server;
+  server.address = root.string("address", "127.0.0.1");
+  server.port = static_cast<uint16_t>(root.integer("port", 0, 0, 65535));
+  server.path = root.string("path", default_path);
+  if (server.path.empty() || server.path[0] != '/') root.fail("path", "must start with '/'");
+  read_tls(root, server);
+  std::string token = read_auth_token(root, runtime);
+  spec.max_calls = static_cast<size_t>(root.integer("max_calls", 0, 0, 1000000));
+  spec.behaviour = core::read_behaviour(root, runtime, spec.session.behaviour);
+  spec.session.sample_rate = static_cast<int>(root.integer("sample_rate", 16000, 8000, 48000));
+  if (!audio::Resampler::is_supported_rate(spec.session.sample_rate)) {
+    root.fail("sample_rate", "unsupported rate " + std::to_string(spec.session.sample_rate) +
+                                 " (8000, 16000, 22050, 24000, 44100 or 48000)");
+  }
+  spec.session.playout_lead = std::chrono::milliseconds(root.integer("playout_lead_ms", 200, 20, 10000));
+  server.max_message_bytes = static_cast<size_t>(root.integer("max_message_bytes", 128 * 1024, 1024, 16 << 20));
+  server.max_send_queue_bytes = static_cast<size_t>(root.integer("max_send_queue_bytes", 1 << 20, 4096, 64 << 20));
+  server.idle_timeout = std::chrono::milliseconds(root.integer("idle_timeout_ms", 15000, 100, 3600000));
+  if (root.boolean("caller_audio_events", false)) spec.session.caller_audio = core::CallerAudioDelivery::events;
+  return token;
+}
 
 std::unique_ptr<core::Listener> start_websocket_listener(core::Runtime &runtime, WebSocketListenerSpec spec) {
   return std::make_unique<WebSocketListener>(runtime, std::move(spec));

@@ -14,6 +14,7 @@
 #include "net/websocket_server.hpp"
 
 namespace parley::core {
+class ConfigReader;
 class Runtime;
 }
 
@@ -36,6 +37,15 @@ struct WebSocketListenerSpec {
                                                std::shared_ptr<core::Session> session)>
       make_call;
 };
+
+/// Reads the keys every WebSocket listener config has into `spec` — address, port, path
+/// (default `default_path`), tls, max_calls, behaviour (and its config), sample_rate,
+/// playout_lead_ms, max_message_bytes, max_send_queue_bytes, idle_timeout_ms,
+/// caller_audio_events — and returns the auth token (auth_token, or the variable named by
+/// auth_token_env; "" when neither), registered with the log redactor. Throws Error(config)
+/// naming the path of a bad value; the caller reads its own keys and rejects unknown ones.
+std::string read_common_keys(core::ConfigReader &root, core::Runtime &runtime, const std::string &default_path,
+                             WebSocketListenerSpec &spec);
 
 /// Starts listening. Throws Error(io) if it cannot listen. Calls over the cap, or arriving
 /// while the listener shuts down, are closed with 1013 and a PARLEY_EVENT_SESSION_REJECTED.

@@ -33,12 +33,9 @@ constexpr uint16_t kCloseUnsupported = 1003;
 constexpr uint16_t kClosePolicy = 1008;
 
 struct ListenerConfig {
-  net::WebSocketServerOptions server;
+  transports::WebSocketListenerSpec spec;  // what every WebSocket listener has
   std::string auth_token;
   std::string public_url;
-  size_t max_calls = 0;
-  core::SessionOptions session;
-  std::shared_ptr<core::Behaviour> behaviour;  // null for "host" and "echo"
   std::string record_dir;
 };
 
@@ -46,38 +43,9 @@ ListenerConfig parse_config(const nlohmann::json &json, core::Runtime &runtime) 
   core::ConfigReader root(json, "twilio listener config");
   ListenerConfig config;
   root.choice("transport", "twilio", {"twilio"});
-  config.server.address = root.string("address", "127.0.0.1");
-  config.server.port = static_cast<uint16_t>(root.integer("port", 0, 0, 65535));
-  config.server.path = root.string("path", "/twilio");
-  if (config.server.path.empty() || config.server.path[0] != '/') root.fail("path", "must start with '/'");
-  if (auto tls = root.object("tls")) {
-    config.server.tls_certificate_file = tls->string("certificate", "");
-    config.server.tls_private_key_file = tls->string("private_key", "");
-    if (config.server.tls_certificate_file.empty()) tls->fail("certificate", "required");
-    if (config.server.tls_private_key_file.empty()) tls->fail("private_key", "required");
-    tls->reject_unknown_keys();
-  }
-  config.auth_token = root.string("auth_token", "");
-  if (auto env = root.optional_string("auth_token_env")) {
-    const char *value = std::getenv(env->c_str());
-    if (value == nullptr || *value == '\0') root.fail("auth_token_env", "environment variable " + *env + " is not set");
-    config.auth_token = value;
-  }
-  runtime.logger().secrets().add(config.auth_token);
+  config.auth_token = transports::read_common_keys(root, runtime, "/twilio", config.spec);
   config.public_url = root.string("public_url", "");
-  config.max_calls = static_cast<size_t>(root.integer("max_calls", 0, 0, 1000000));
-  config.behaviour = core::read_behaviour(root, runtime, config.session.behaviour);
-  config.session.sample_rate = static_cast<int>(root.integer("sample_rate", 16000, 8000, 48000));
-  if (!audio::Resampler::is_supported_rate(config.session.sample_rate)) {
-    root.fail("sample_rate", "unsupported rate " + std::to_string(config.session.sample_rate) +
-                                 " (8000, 16000, 22050, 24000, 44100 or 48000)");
-  }
-  config.session.playout_lead = std::chrono::milliseconds(root.integer("playout_lead_ms", 200, 20, 10000));
-  config.server.max_message_bytes = static_cast<size_t>(root.integer("max_message_bytes", 128 * 1024, 1024, 16 << 20));
-  config.server.max_send_queue_bytes = static_cast<size_t>(root.integer("max_send_queue_bytes", 1 << 20, 4096, 64 << 20));
-  config.server.idle_timeout = std::chrono::milliseconds(root.integer("idle_timeout_ms", 15000, 100, 3600000));
-  config.server.socket_send_buffer_bytes = static_cast<int>(root.integer("socket_send_buffer_bytes", 0, 0, 64 << 20));
-  if (root.boolean("caller_audio_events", false)) config.session.caller_audio = core::CallerAudioDelivery::events;
+  config.spec.server.socket_send_buffer_bytes = static_cast<int>(root.integer("socket_send_buffer_bytes", 0, 0, 64 << 20));
   config.record_dir = root.string("record_dir", "");
   root.reject_unknown_keys();
   return config;
@@ -298,12 +266,8 @@ net::UpgradeDecision check_signature(core::Runtime &runtime, const ListenerConfi
 
 std::unique_ptr<core::Listener> start_listener(core::Runtime &runtime, const nlohmann::json &json) {
   auto config = std::make_shared<const ListenerConfig>(parse_config(json, runtime));
-  transports::WebSocketListenerSpec spec;
+  transports::WebSocketListenerSpec spec = config->spec;
   spec.transport = "twilio";
-  spec.server = config->server;
-  spec.session = config->session;
-  spec.behaviour = config->behaviour;
-  spec.max_calls = config->max_calls;
   spec.check_upgrade = [&runtime, config](const net::UpgradeRequest &request, const std::string &id, bool tls) {
     return check_signature(runtime, *config, request, id, tls);
   };
