@@ -290,10 +290,11 @@ TEST_F(TwilioAgent, AToolThatDoesNotAnswerInTimeGetsTheFallback) {
   lookup.arguments = "{}";
   first.tool_calls.push_back(lookup);
   llm_.queue_reply(first);
-  start(agent_config({{"tools", {{{"name", "lookup_order"}, {"timeout_ms", 800}, {"fallback", "Sorry, orders are down."}}}}}));
+  start(agent_config({{"tools", {{{"name", "lookup_order"}, {"timeout_ms", 2000}, {"fallback", "Sorry, orders are down."}}}}}));
   const auto report = call(Timeline(7000ms).at(300ms, "where is my order"));  // nobody answers the tool
   EXPECT_TRUE(report.connected);
-  // "Let me check." plays out while the tool is awaited (thinking again), then the fallback.
+  // "Let me check." (0.65 s of fake voice) plays out well within the 2 s the tool is awaited
+  // (thinking again), then the fallback.
   EXPECT_THAT(log_.story(), ElementsAre("state:listening", "user:final", "state:thinking", "tool_call:lookup_order",
                                         "state:speaking", "state:thinking", "state:speaking", "agent:final", "turn",
                                         "state:listening", "state:idle"));
