@@ -7,6 +7,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
@@ -64,22 +65,29 @@ RuntimeConfig RuntimeConfig::parse(const char *json) {
 // session all stay on one thread, so nothing crosses threads per frame (with several threads
 // on one io_context, every completion could wake another thread: a futex per frame).
 struct IoLoop {
+  // An io_context whose destructor's first step, destroying the handlers left on it, can
+  // be taken on its own (see ~Runtime).
+  struct Context : boost::asio::io_context {
+    using io_context::io_context;
+    using execution_context::shutdown;
+  };
   IoLoop() : work(boost::asio::make_work_guard(io)) {}
-  boost::asio::io_context io{1};
+  Context io{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
 };
 
 struct Runtime::Impl {
   explicit Impl(const RuntimeConfig &config)
-      : workers(static_cast<size_t>(config.worker_threads)), events(config.event_queue_capacity) {
+      : events(config.event_queue_capacity) {
     for (int i = 0; i < config.io_threads; ++i) loops.push_back(std::make_unique<IoLoop>());
+    workers.emplace(static_cast<size_t>(config.worker_threads));
   }
 
   std::vector<std::unique_ptr<IoLoop>> loops;
   std::unique_ptr<net::HttpClient> http;  // on loops.front(); destroyed once the loops stop
   std::atomic<size_t> next_loop{0};
   std::vector<std::thread> io_threads;
-  boost::asio::thread_pool workers;
+  std::optional<boost::asio::thread_pool> workers;  // reset before the loops go (~Runtime)
   BoundedQueue<EventPtr> events;
   std::mutex dispatch_mutex;  // serialises set_event_callback()
   std::unique_ptr<Dispatcher<EventPtr>> dispatcher;
@@ -104,8 +112,16 @@ Runtime::~Runtime() {
     loop->io.stop();
   }
   for (auto &thread : impl_->io_threads) thread.join();
-  impl_->workers.join();
+  impl_->workers->join();
+  // What is left refers both ways: a handler queued on a loop can hold the last reference to
+  // a session whose providers post their clean-up to the workers, and that clean-up holds
+  // executors of the loops. So: drop the sessions' registry, destroy the loops' handlers
+  // (their clean-up queues on the joined pool), destroy the pool's unrun work, and only then
+  // (in ~Impl) the loops' services.
+  sessions_.clear();
   impl_->http.reset();
+  for (auto &loop : impl_->loops) loop->io.shutdown();
+  impl_->workers.reset();
   {
     std::lock_guard lock(impl_->dispatch_mutex);
     impl_->dispatcher.reset();
@@ -119,7 +135,7 @@ boost::asio::io_context &Runtime::io_context_for_call() noexcept {
   const size_t index = impl_->next_loop.fetch_add(1, std::memory_order_relaxed) % impl_->loops.size();
   return impl_->loops[index]->io;
 }
-boost::asio::thread_pool &Runtime::workers() noexcept { return impl_->workers; }
+boost::asio::thread_pool &Runtime::workers() noexcept { return *impl_->workers; }
 net::HttpClient &Runtime::http() noexcept { return *impl_->http; }
 
 void Runtime::register_behaviour(const std::string &name, BehaviourFactory factory) {

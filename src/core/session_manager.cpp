@@ -21,6 +21,15 @@ void SessionManager::remove(const std::string &session_id) {
   changed_.notify_all();
 }
 
+void SessionManager::clear() {
+  std::map<std::string, Entry, std::less<>> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    dropped.swap(sessions_);
+  }
+  changed_.notify_all();
+}  // the sessions go here, outside the lock
+
 std::shared_ptr<Session> SessionManager::find(const std::string &session_id) const {
   std::lock_guard lock(mutex_);
   auto it = sessions_.find(session_id);

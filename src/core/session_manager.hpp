@@ -27,6 +27,8 @@ class SessionManager {
   std::vector<std::shared_ptr<Session>> sessions_of(const std::string &listener_id) const;
   size_t count() const;
   size_t count_of(const std::string &listener_id) const;
+  /// Drops every session (the runtime's teardown), without waiting for any to end.
+  void clear();
   /// Waits until `listener_id` (empty: all listeners) has no sessions; false on timeout.
   bool wait_until_empty(const std::string &listener_id, std::chrono::milliseconds timeout) const;
 

@@ -5,8 +5,10 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <future>
+#include <memory>
 #include <thread>
 #include <nlohmann/json.hpp>
 
@@ -114,6 +116,37 @@ TEST(Runtime, IoThreadsRunPostedWork) {
   std::promise<void> worked;
   boost::asio::post(runtime.workers(), [&] { worked.set_value(); });
   EXPECT_EQ(worked.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+}
+
+// A session can still be queued on a loop when the runtime goes; destroying it makes its
+// providers post their clean-up to the workers (pocketsphinx returns its decoder that way),
+// and that clean-up holds the session's strand on the loop. Both must still exist when each
+// is destroyed, and nothing may leak.
+TEST(Runtime, TeardownLetsQueuedHandlersPostToTheWorkers) {
+  auto token = std::make_shared<int>(0);
+  std::weak_ptr<int> watch = token;
+  struct PostsOnDestruction {
+    boost::asio::thread_pool *workers;
+    boost::asio::strand<boost::asio::io_context::executor_type> strand;
+    std::shared_ptr<int> token;
+    ~PostsOnDestruction() {
+      if (token) boost::asio::post(*workers, [strand = strand, token = std::move(token)] {});
+    }
+  };
+  {
+    Runtime runtime(quiet());
+    std::promise<void> stopped;
+    auto held = std::make_shared<PostsOnDestruction>(PostsOnDestruction{
+        &runtime.workers(), boost::asio::make_strand(runtime.io_context()), std::move(token)});
+    boost::asio::post(runtime.io_context(), [&runtime, &stopped, held = std::move(held)]() mutable {
+      runtime.io_context().stop();  // what follows stays queued until the loop is destroyed
+      boost::asio::post(runtime.io_context(), [held = std::move(held)] {});
+      stopped.set_value();
+    });
+    ASSERT_EQ(stopped.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    EXPECT_FALSE(watch.expired());
+  }
+  EXPECT_TRUE(watch.expired());
 }
 
 }  // namespace
