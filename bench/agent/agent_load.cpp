@@ -51,6 +51,7 @@
 // the same audio through the same resampler and VAD, how much of that the VAD itself needs
 // (`vad_start_lag_beyond_window_ms`) and how much is the engine and both transport directions
 // (`clear_after_confirming_frame_ms`).
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -103,6 +104,29 @@ constexpr const char *kReply =
     "We open at nine in the morning on Saturdays. We close again at five in the afternoon. "
     "On Sundays the shop stays closed all day.";
 
+// The k-th reply says a four-digit k where kReply says "nine" (same length, so the same
+// audio): the turn's text, its model request and its voice requests can then be matched, and
+// the fakes' own lateness taken off that turn's overhead.
+std::string numbered_reply(size_t k) {
+  std::string reply = kReply;
+  char digits[8];
+  std::snprintf(digits, sizeof digits, "%04zu", k % 10000);
+  reply.replace(reply.find("nine"), 4, digits);
+  return reply;
+}
+
+// The four-digit reply number in `text` ("We open at 0042 ..."), if any.
+std::optional<size_t> reply_number(const std::string &text) {
+  const size_t at = text.find("open at ");
+  if (at == std::string::npos || at + 12 > text.size()) return std::nullopt;
+  size_t k = 0;
+  for (size_t i = at + 8; i < at + 12; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    k = k * 10 + static_cast<size_t>(text[i] - '0');
+  }
+  return k;
+}
+
 struct Options {
   int calls = 200;
   double ramp_s = 5.0;
@@ -118,6 +142,8 @@ struct Options {
   int barge_in_after_ms = 1000;  // after the first answer's expected first audio
   int session_rate = 16000;      // the listener's session rate (the VAD runs at it)
   int probes = 4;                // of the calls, played by a step-by-step caller that times the clear
+  int load_nice = 0;              // nice value for the fakes' and callers' threads (0: as the engine)
+  bool split_cores = false;       // the engine's threads on the last core, everything else on the others
   bool json = false;
   std::string turns_out;  // every turn's TURN payload, one JSON per line
 };
@@ -127,7 +153,8 @@ struct Options {
                "usage: parley_agent_load [--calls N] [--ramp S] [--json] [--io-threads N] [--worker-threads N]\n"
                "                         [--caller-threads N] [--stt-final-ms MS] [--llm-ms MS] [--tts-ms MS]\n"
                "                         [--vad-start-ms MS] [--vad-stop-ms MS] [--min-silence-ms MS]\n"
-               "                         [--probes N] [--session-rate 8000|16000] [--turns-out FILE]\n");
+               "                         [--probes N] [--session-rate 8000|16000] [--turns-out FILE]\n"
+               "                         [--load-nice N] [--split-cores]\n");
   std::exit(code);
 }
 
@@ -142,6 +169,8 @@ Options parse_options(int argc, char **argv) {
     auto integer = [&] { return std::stoi(value()); };
     if (arg == "--calls") o.calls = integer();
     else if (arg == "--ramp") o.ramp_s = std::stod(value());
+    else if (arg == "--load-nice") o.load_nice = integer();
+    else if (arg == "--split-cores") o.split_cores = true;
     else if (arg == "--io-threads") o.io_threads = integer();
     else if (arg == "--worker-threads") o.worker_threads = integer();
     else if (arg == "--caller-threads") o.caller_threads = integer();
@@ -321,6 +350,31 @@ struct ThreadGroup {
     return total;
   }
 };
+
+// --load-nice: the fakes and the callers stand for services and phones on other machines;
+// at a higher nice value they stop taking a core from the engine whenever it wakes.
+// --split-cores: the engine's threads get the last core to themselves and the rest (fakes,
+// callers, the host's event loop) the others, as when the far ends run on other machines.
+void pin(const std::set<int> &threads, bool engine) {
+  const unsigned cores = std::max(2u, std::thread::hardware_concurrency());
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (engine) {
+    CPU_SET(cores - 1, &set);
+  } else {
+    for (unsigned c = 0; c + 1 < cores; ++c) CPU_SET(c, &set);
+  }
+  for (int id : threads) {
+    if (sched_setaffinity(id, sizeof set, &set) != 0) std::perror("parley_agent_load: sched_setaffinity");
+  }
+}
+
+void renice(const std::set<int> &threads, int nice) {
+  if (nice == 0) return;
+  for (int id : threads) {
+    if (setpriority(PRIO_PROCESS, static_cast<id_t>(id), nice) != 0) std::perror("parley_agent_load: setpriority");
+  }
+}
 
 std::set<int> minus(const std::set<int> &a, const std::set<int> &b) {
   std::set<int> out;
@@ -550,6 +604,8 @@ int main(int argc, char **argv) {
   stt.set_api_key(kKey);
   tts.set_api_key(kKey);
   llm.set_reply(kReply);
+  const size_t numbered_replies = static_cast<size_t>(o.calls + o.probes) * 2 + 16;
+  for (size_t k = 1; k <= numbered_replies; ++k) llm.queue_reply(numbered_reply(k));
   stt.set_fallback_transcript("what time do you open on saturday");
   // Finals only from silence (or the agent's Finalize): `utterance` is longer than any line.
   stt.set_stt_timing({60s, 250ms, 100ms, milliseconds(o.stt_final_ms)});
@@ -565,6 +621,7 @@ int main(int argc, char **argv) {
   tts_delay.head_delay = milliseconds(o.tts_ms);
   tts.server().push_fault(tts_delay, tts_delays);
   const std::set<int> fake_threads = minus(thread_ids(), main_threads);
+  renice(fake_threads, o.load_nice);
 
   // ---- the agent runtime, through the C ABI ----
   const json runtime_config{{"io_threads", o.io_threads}, {"worker_threads", o.worker_threads},
@@ -590,6 +647,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   const std::set<int> engine_threads = minus(minus(thread_ids(), main_threads), fake_threads);
+  if (o.split_cores) {
+    pin(engine_threads, true);
+    pin(main_threads, false);
+    pin(fake_threads, false);
+  }
 
   // ---- the callers ----
   std::vector<parley::twilio::CallerScript> scripts;
@@ -725,6 +787,10 @@ int main(int argc, char **argv) {
   std::map<int, ThreadTimes> born_cpu;
   auto sample_born = [&] {
     for (int id : minus(thread_ids(), before_fleet)) {
+      if (!born_cpu.contains(id)) {
+        renice({id}, o.load_nice);
+        if (o.split_cores) pin({id}, false);
+      }
       if (auto times = thread_times(id)) born_cpu[id] = *times;
     }
   };
@@ -771,6 +837,32 @@ int main(int argc, char **argv) {
   for (auto &probe : probes) probe_results.push_back(probe.get());
   const std::string load_end = load_average();
   const double peak_rss = peak_rss_mb();
+  const auto head_late_ms = [](const parley::fakes::FakeServer &server) {
+    std::vector<double> late;
+    for (const auto &timing : server.head_timings()) late.push_back(static_cast<double>(timing.late().count()) / 1000.0);
+    return late;
+  };
+  const std::vector<double> llm_head_late = head_late_ms(llm.server()), tts_head_late = head_late_ms(tts.server());
+  // Per reply number: the model's head lateness (the k-th chat request got reply k) and that
+  // of the first voice request carrying the number (the reply's first chunk).
+  std::map<size_t, double> llm_late_by_reply, tts_late_by_reply;
+  std::map<size_t, parley::fakes::HeadTiming> llm_by_reply, tts_by_reply;
+  {
+    auto timings = llm.server().head_timings();
+    std::sort(timings.begin(), timings.end(), [](const auto &a, const auto &b) { return a.request_id < b.request_id; });
+    for (size_t i = 0; i < timings.size() && i < numbered_replies; ++i) {
+      llm_late_by_reply[i + 1] = static_cast<double>(timings[i].late().count()) / 1000.0;
+      llm_by_reply[i + 1] = timings[i];
+    }
+    timings = tts.server().head_timings();
+    std::sort(timings.begin(), timings.end(), [](const auto &a, const auto &b) { return a.request_id < b.request_id; });
+    for (const auto &timing : timings) {
+      if (const auto k = reply_number(timing.body_start)) {
+        tts_late_by_reply.emplace(*k, static_cast<double>(timing.late().count()) / 1000.0);  // the first wins
+        tts_by_reply.emplace(*k, timing);
+      }
+    }
+  }
   const size_t llm_delays_left = llm.server().pending_faults();
   const size_t tts_delays_left = tts.server().pending_faults();
 
@@ -778,7 +870,8 @@ int main(int argc, char **argv) {
   parley_runtime_destroy(runtime);
 
   // ---- figures ----
-  std::vector<double> overhead_fine;
+  std::vector<double> overhead_fine, overhead_engine, overhead_engine_ms;
+  std::vector<double> leg_request_to_model, leg_model_to_voice, leg_voice_to_frame;
   std::map<size_t, std::vector<double>> fine_by_second;  // by the second the turn's request went out
   std::vector<double> overhead, v2v, endpointing, stt_final, decide_to_token, llm_beyond, chunker, tts_beyond, first_audio;
   size_t answered = 0, interrupted_turns = 0;
@@ -807,6 +900,24 @@ int main(int argc, char **argv) {
       if (thinking != states.end() && speaking != states.end()) {
         overhead_fine.push_back((speaking->second - thinking->second) * 1000.0 - o.llm_ms - o.tts_ms);
         fine_by_second[static_cast<size_t>(std::max(0.0, thinking->second))].push_back(overhead_fine.back());
+        const auto k = reply_number(turn.value("agent_text", ""));
+        const auto llm_late = k ? llm_late_by_reply.find(*k) : llm_late_by_reply.end();
+        const auto tts_late = k ? tts_late_by_reply.find(*k) : tts_late_by_reply.end();
+        if (llm_late != llm_late_by_reply.end() && tts_late != tts_late_by_reply.end()) {
+          overhead_engine.push_back(overhead_fine.back() - llm_late->second - tts_late->second);
+          overhead_engine_ms.push_back(overhead.back() - llm_late->second - tts_late->second);
+          // The turn's path leg by leg, on one clock: request out → the model fake reads it;
+          // its head out → the voice fake reads the first chunk's request; its head out → the
+          // first agent frame.
+          const auto at_ms = [&](std::chrono::steady_clock::time_point t) {
+            return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() -
+                                       started_us) / 1000.0;
+          };
+          const auto &model = llm_by_reply[*k], &voice = tts_by_reply[*k];
+          leg_request_to_model.push_back(at_ms(model.read_at) - thinking->second * 1000.0);
+          leg_model_to_voice.push_back(at_ms(voice.read_at) - at_ms(model.head_at));
+          leg_voice_to_frame.push_back(speaking->second * 1000.0 - at_ms(voice.head_at));
+        }
       }
     }
     const auto final_ms = number(latency, "stt_final");
@@ -886,7 +997,7 @@ int main(int argc, char **argv) {
        {{"stt_final_after_silence_ms", o.stt_final_ms}, {"llm_first_token_ms", o.llm_ms}, {"tts_first_byte_ms", o.tts_ms},
         {"vad_start_window_ms", o.vad_start_ms}, {"vad_stop_window_ms", o.vad_stop_ms},
         {"min_silence_ms", o.min_silence_ms}, {"session_rate", o.session_rate}, {"io_threads", o.io_threads}, {"worker_threads", o.worker_threads},
-        {"caller_threads", o.caller_threads}}},
+        {"caller_threads", o.caller_threads}, {"load_nice", o.load_nice}, {"split_cores", o.split_cores}}},
       {"turns", {{"expected", 2 * o.calls}, {"answered", answered}, {"interrupted", interrupted_turns}, {"events", turns.size()}}},
       {"barge_ins", {{"expected", o.calls}, {"measured", barge.size()}, {"calls_cleared", cleared}}},
       {"overhead_ms", summary(overhead)},
@@ -895,12 +1006,26 @@ int main(int argc, char **argv) {
       // fixed delays. It leaves out the end of turn → thinking step, under a millisecond (the
       // TURN fields are whole milliseconds, so `overhead_ms` is ±1 ms).
       {"overhead_fine_ms", summary(overhead_fine)},
+      // The same less the lateness of this turn's two fake heads (the model's, and the voice's
+      // for the reply's first chunk): what is left is the engine's, the loopback's, and the
+      // fakes' reading of the requests. Turns matched by the reply's number (see numbered_reply).
+      {"overhead_fine_less_fakes_lateness_ms", summary(overhead_engine)},
+      // And `overhead_ms` (whole-ms TURN fields, so ±1 ms, but from the dated end of turn: it
+      // holds the step to "thinking" that the µs figure leaves out) less the same lateness.
+      {"overhead_less_fakes_lateness_ms", summary(overhead_engine_ms)},
+      {"overhead_legs_ms",
+       {{"request_out_to_model_fake_read", summary(leg_request_to_model)},
+        {"model_head_to_voice_fake_read", summary(leg_model_to_voice)},
+        {"voice_head_to_first_frame", summary(leg_voice_to_frame)}}},
       {"overhead_parts_ms",
        {{"end_of_turn_to_llm_request_and_first_delta_to_agent", summary(decide_to_token)},
         {"llm_ttft_beyond_fixed_delay", summary(llm_beyond)},
         {"chunker_wait", summary(chunker)},
         {"tts_first_byte_beyond_fixed_delay", summary(tts_beyond)},
         {"tts_audio_to_first_frame", summary(first_audio)}}},
+      // How late the fakes sent their delayed heads (their timer and their thread's turn on a
+      // core): inside the overhead above, yet none of it the engine's work.
+      {"fakes_head_late_ms", {{"llm", summary(llm_head_late)}, {"tts", summary(tts_head_late)}}},
       {"voice_to_voice_ms", summary(v2v)},
       {"endpointing_ms", summary(endpointing)},
       {"stt_final_ms", summary(stt_final)},
@@ -984,6 +1109,11 @@ int main(int argc, char **argv) {
   row("overhead", out["overhead_ms"]);
   row("overhead, µs clock (thinking -> speaking - fixed)", out["overhead_fine_ms"]);
   for (const auto &[name, s] : out["overhead_parts_ms"].items()) row(("  " + name).c_str(), s);
+  row("overhead less the fakes' lateness", out["overhead_less_fakes_lateness_ms"]);
+  row("overhead, µs clock, less the fakes' lateness", out["overhead_fine_less_fakes_lateness_ms"]);
+  for (const auto &[name, s] : out["overhead_legs_ms"].items()) row(("  leg: " + name).c_str(), s);
+  row("fakes' lateness: model's head (each request)", out["fakes_head_late_ms"]["llm"]);
+  row("fakes' lateness: voice's head (each request)", out["fakes_head_late_ms"]["tts"]);
   row("voice_to_voice", out["voice_to_voice_ms"]);
   row("endpointing", out["endpointing_ms"]);
   row("fleet: question's end -> first audio heard", out["fleet_first_audio_after_question_ms"]);

@@ -18,6 +18,7 @@
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "common/error.hpp"
 
@@ -215,8 +216,9 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
     got_first_byte = true;
   }
 
-  // On the loop, outside curl: hands the staged output to the executor.
-  void flush() {
+  // On the loop, outside curl: hands the staged output to the executor (with a post when
+  // `defer`: the caller may be inside that executor, in HttpClient::start).
+  void flush(bool defer) {
     dirty = false;
     if (!live()) {  // nothing may be delivered any more
       staged_head = false;
@@ -240,7 +242,12 @@ struct Transfer : std::enable_shared_from_this<Transfer> {
     staged_head = false;
     staged_body.clear();
     staged_result.reset();
-    if (schedule) asio::dispatch(executor, [self = shared_from_this()] { self->drain(); });
+    if (!schedule) return;
+    if (defer) {
+      asio::post(executor, [self = shared_from_this()] { self->drain(); });
+    } else {
+      asio::dispatch(executor, [self = shared_from_this()] { self->drain(); });
+    }
   }
 
   // On the executor: delivers what the mailbox holds, until it is found empty.
@@ -334,6 +341,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
   std::vector<std::shared_ptr<Transfer>> dirty;  // transfers with staged output
   Clock::time_point action_time;  // when the current socket action started
   bool kick_posted = false;       // a "now" timeout is on its way
+  bool adding = false;            // inside curl_multi_add_handle (see add())
+  bool defer_delivery = false;    // inside HttpClient::start: callbacks are posted, never run
+  bool kick_after_add = false;    // curl asked for "now" while adding
   std::atomic<size_t> active{0};
 
   // --- curl callbacks (run inside curl_multi_socket_action, on the loop) ---
@@ -365,6 +375,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     // request it is given; arming the timerfd for it is a syscall, and another to re-arm).
     if (timeout_ms == 0) {
       self->timer.cancel();
+      if (self->adding) {
+        self->kick_after_add = true;  // add() acts on it once curl has returned
+        return 0;
+      }
       if (!self->kick_posted) {
         self->kick_posted = true;
         asio::post(self->io, [weak = self->weak_from_this()] {
@@ -476,7 +490,7 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     // loop, so the list cannot change under the loop below; it is swapped out anyway.
     std::vector<std::shared_ptr<Transfer>> batch;
     batch.swap(dirty);
-    for (auto &transfer : batch) transfer->flush();
+    for (auto &transfer : batch) transfer->flush(defer_delivery);
     batch.clear();
     if (dirty.empty()) dirty.swap(batch);  // keep the capacity
   }
@@ -495,7 +509,9 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
     transfer->started = Clock::now();
     transfers.insert(transfer);
     active.fetch_add(1, std::memory_order_relaxed);
+    adding = true;
     CURLMcode rc = curl_multi_add_handle(multi, transfer->easy);
+    adding = false;
     if (rc != CURLM_OK) {
       transfers.erase(transfer);
       active.fetch_sub(1, std::memory_order_relaxed);
@@ -504,6 +520,10 @@ struct HttpClient::Impl : std::enable_shared_from_this<Impl> {
       return;
     }
     watch_deadline(transfer, std::min(first_deadline(*transfer), transfer->started + transfer->request.idle_timeout));
+    // Curl asks for "now" on every handle it is given. We are in a handler of our own, not
+    // in a curl callback, so the request can go out at once: a post would queue it behind
+    // everything the loop has ready (a burst of calls' audio frames), once more per request.
+    if (std::exchange(kick_after_add, false)) socket_action(CURL_SOCKET_TIMEOUT, 0);
   }
 
   void configure(Transfer &t) {
@@ -701,10 +721,20 @@ std::unique_ptr<HttpCall> HttpClient::start(HttpRequest request, HttpCallbacks c
                                             asio::any_io_executor executor) {
   auto transfer = std::make_shared<Transfer>(impl_->io, std::move(request), std::move(callbacks),
                                              std::move(executor));
-  asio::post(impl_->io, [impl = std::weak_ptr<Impl>(impl_), transfer] {
-    if (auto client = impl.lock()) client->add(transfer);
-  });
-  return std::make_unique<CallHandle>(impl_, std::move(transfer));
+  auto handle = std::make_unique<CallHandle>(impl_, transfer);
+  if (impl_->io.get_executor().running_in_this_thread()) {
+    // Already on the client's loop (an agent whose call shares it): the request goes out now
+    // rather than after everything the loop has queued. Nothing is delivered from in here:
+    // the caller has not even got its handle yet.
+    impl_->defer_delivery = true;
+    impl_->add(transfer);
+    impl_->defer_delivery = false;
+  } else {
+    asio::post(impl_->io, [impl = std::weak_ptr<Impl>(impl_), transfer] {
+      if (auto client = impl.lock()) client->add(transfer);
+    });
+  }
+  return handle;
 }
 
 size_t HttpClient::active() const noexcept { return impl_->active.load(std::memory_order_relaxed); }

@@ -230,6 +230,7 @@ struct FakeServer::Impl : std::enable_shared_from_this<FakeServer::Impl> {
   bool recording = true;
   uint64_t dropped_records = 0;  // requests not kept while recording was off
   uint64_t version = 0;  // bumped on every change to records, for wait_until()
+  std::vector<HeadTiming> head_timings;
   std::map<uint64_t, std::weak_ptr<Conn>> conns;  // by connection id
   std::map<uint64_t, std::shared_ptr<WsSession>> sessions;  // open WebSockets by request id
 
@@ -249,6 +250,11 @@ struct FakeServer::Impl : std::enable_shared_from_this<FakeServer::Impl> {
     ++version;
     changed.notify_all();
     return record;
+  }
+
+  void add_head_timing(HeadTiming timing) {
+    std::lock_guard lock(mutex);
+    if (head_timings.size() < 1'000'000) head_timings.push_back(std::move(timing));
   }
 
   // A WebSocket message, kept in its request's record only while recording is on (a
@@ -749,7 +755,11 @@ class HttpConn final : public Conn, public std::enable_shared_from_this<HttpConn
     timer_.expires_at(request_read_at_ + fault_.head_delay);
     auto self = this->shared_from_this();
     timer_.async_wait([self, fn = std::move(fn)](error_code ec) mutable {
-      if (!ec) fn();
+      if (ec) return;
+      const Request &request = *self->record_;
+      self->server_->add_head_timing({request.id, request.path, request.body.substr(0, 256), self->request_read_at_,
+                                      std::chrono::steady_clock::now(), self->fault_.head_delay});
+      fn();
     });
   }
 
@@ -1076,6 +1086,11 @@ std::optional<Request> FakeServer::last_request(std::string_view path_prefix) co
     if ((*it)->path.starts_with(path_prefix)) return **it;
   }
   return std::nullopt;
+}
+
+std::vector<HeadTiming> FakeServer::head_timings() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->head_timings;
 }
 
 size_t FakeServer::request_count() const {

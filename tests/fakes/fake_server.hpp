@@ -66,6 +66,21 @@ struct Request {
   std::vector<std::string> query_params(std::string_view name) const;
 };
 
+/// When a delayed response head (Fault::head_delay) went out, against when it was due: the
+/// fake's own lateness (its timer and its thread's turn on a core), which a benchmark timing
+/// a client through the fake must not count as the client's.
+struct HeadTiming {
+  uint64_t request_id = 0;  ///< Request::id
+  std::string path;
+  std::string body_start;  ///< the request body's first 256 bytes (to tell requests apart)
+  std::chrono::steady_clock::time_point read_at;  ///< the request was read
+  std::chrono::steady_clock::time_point head_at;  ///< the head's write began
+  Ms delay{0};                                    ///< the scripted head_delay
+  std::chrono::microseconds late() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(head_at - read_at - delay);
+  }
+};
+
 /// An HTTP response. The body goes out as `chunks`, each one HTTP chunk when `chunked`
 /// (Transfer-Encoding: chunked) with `interval` between them; otherwise with
 /// Content-Length and the chunks written back to back.
@@ -204,6 +219,9 @@ class FakeServer {
   /// Waits until `pred(requests())` holds (checked on every change); false on timeout.
   bool wait_until(const std::function<bool(const std::vector<Request> &)> &pred, Ms timeout = Ms(5000)) const;
   void clear_requests();
+  /// Every delayed head so far, in the order they went out; kept with recording off too
+  /// (the first 1,000,000).
+  std::vector<HeadTiming> head_timings() const;
   /// Keep requests for requests() and friends (default). Benchmarks turn it off so a long
   /// run does not grow; request_count() still counts.
   void set_recording(bool on);
