@@ -38,6 +38,9 @@
 // It is an upper bound on the engine's own share: it also holds the fakes' own work and the
 // lateness of their timers (their threads share the two cores with the engine, the callers
 // and whatever else the machine runs). `overhead_parts_ms` splits it along the TURN fields.
+// The fakes' lateness is measured too (FakeServer::head_timings) and taken off turn by turn
+// (`overhead_less_fakes_lateness_ms`): numbered replies (numbered_reply) tell which model and
+// voice requests were the turn's. `overhead_legs_ms` lays the turn out on one clock.
 // It does not hold the caller's inbound audio path: the VAD's clock is anchored at the moment
 // a frame is processed, so a frame that waited to be read shifts nothing. The probes see that.
 //
