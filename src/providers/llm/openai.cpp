@@ -1273,19 +1273,7 @@ class ChatStream final : public std::enable_shared_from_this<ChatStream>, public
     auto request = make_request(options, "/chat/completions", "application/json", std::move(body));
     request.headers.emplace_back("Accept", "text/event-stream");
     std::weak_ptr<ChatStream> weak = weak_from_this();
-    Exchange::Handler handler;
-    handler.on_head = [weak](const net::HttpResponseHead &head) {
-      if (auto self = weak.lock()) self->on_head(head);
-    };
-    handler.on_body = [weak](std::string_view chunk) {
-      if (auto self = weak.lock()) self->on_body(chunk);
-    };
-    handler.on_complete = [weak](const net::HttpResult &) {
-      if (auto self = weak.lock()) self->on_complete();
-    };
-    handler.on_error = [weak](ProviderError error) {
-      if (auto self = weak.lock()) self->deliver_error(std::move(error));
-    };
+    Exchange::Handler handler = forward_to(weak);
     handler.describe_progress = [weak]() -> std::string {
       auto self = weak.lock();
       if (!self || !self->decoder_) return "before [DONE]";
@@ -1312,6 +1300,9 @@ class ChatStream final : public std::enable_shared_from_this<ChatStream>, public
   }
 
  private:
+  template <typename Owner>
+  friend Exchange::Handler openai::forward_to(const std::weak_ptr<Owner> &owner);  // our callbacks
+
   void on_text(std::string_view text) override {
     first_token();
     if (!callbacks_.on_text) return;

@@ -40,6 +40,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/config_reader.hpp"
@@ -320,6 +321,27 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string error_body_;  // a non-2xx body, bounded
   size_t body_bytes_ = 0;
 };
+
+/// A Handler that forwards to `owner`'s on_head(head), on_body(chunk), on_complete() and
+/// deliver_error(error) while the owner lives: the exchange holds it weakly, never keeping its
+/// owner alive. describe_progress is left to the caller.
+template <typename Owner>
+Exchange::Handler forward_to(const std::weak_ptr<Owner> &owner) {
+  Exchange::Handler handler;
+  handler.on_head = [owner](const net::HttpResponseHead &head) {
+    if (auto self = owner.lock()) self->on_head(head);
+  };
+  handler.on_body = [owner](std::string_view chunk) {
+    if (auto self = owner.lock()) self->on_body(chunk);
+  };
+  handler.on_complete = [owner](const net::HttpResult &) {
+    if (auto self = owner.lock()) self->on_complete();
+  };
+  handler.on_error = [owner](ProviderError error) {
+    if (auto self = owner.lock()) self->deliver_error(std::move(error));
+  };
+  return handler;
+}
 
 /// The HttpRequest every exchange starts from: URL base_url + `path`, the bearer key, extra
 /// headers, timeouts and TLS settings.

@@ -141,6 +141,9 @@ class SpeechJob final : public std::enable_shared_from_this<SpeechJob> {
   }
 
  private:
+  template <typename Owner>
+  friend Exchange::Handler openai::forward_to(const std::weak_ptr<Owner> &owner);  // our callbacks
+
   void next() {
     if (index_ >= pieces_.size()) {
       // Nothing (left) to say: done, in a fresh executor turn as the contract asks.
@@ -151,19 +154,7 @@ class SpeechJob final : public std::enable_shared_from_this<SpeechJob> {
                                 speech_request_body(speech_, pieces_[index_++]));
     request.headers.emplace_back("Accept", "application/octet-stream");
     std::weak_ptr<SpeechJob> weak = weak_from_this();
-    Exchange::Handler handler;
-    handler.on_head = [weak](const net::HttpResponseHead &head) {
-      if (auto self = weak.lock()) self->on_head(head);
-    };
-    handler.on_body = [weak](std::string_view chunk) {
-      if (auto self = weak.lock()) self->on_body(chunk);
-    };
-    handler.on_complete = [weak](const net::HttpResult &) {
-      if (auto self = weak.lock()) self->on_complete();
-    };
-    handler.on_error = [weak](ProviderError error) {
-      if (auto self = weak.lock()) self->deliver_error(std::move(error));
-    };
+    Exchange::Handler handler = forward_to(weak);
     handler.describe_progress = [weak]() -> std::string {
       auto self = weak.lock();
       return self ? "mid-audio, " + std::to_string(self->samples_) + " samples delivered" : "mid-audio";
