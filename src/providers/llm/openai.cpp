@@ -1053,7 +1053,9 @@ void Exchange::launch() {
   callbacks.on_body = [weak](std::string_view chunk) {
     if (auto self = weak.lock()) self->on_body(chunk);
   };
-  callbacks.on_complete = [weak](const net::HttpResult &result) {
+  auto keep_alive = std::make_shared<std::shared_ptr<Exchange>>();
+  keep_alive_ = keep_alive;
+  callbacks.on_complete = [weak, keep_alive](const net::HttpResult &result) {
     if (auto self = weak.lock()) self->on_complete(result);
   };
   if (context_.logger && context_.logger->enabled(core::LogLevel::debug)) {
@@ -1107,7 +1109,7 @@ void Exchange::on_complete(const net::HttpResult &result) {
   auto keep = shared_from_this();
   call_.reset();  // the transfer is over; its handle goes (safe inside its own callback)
   attempt_state_->first.cancel();
-  keep_alive_.reset();
+  if (auto keep_alive = keep_alive_.lock()) keep_alive->reset();
   if (ended_) return;
   if (success_ && result.failure == net::HttpFailure::none) {
     if (handler_.on_complete) call_handler([&] { handler_.on_complete(result); });
@@ -1249,7 +1251,9 @@ void Exchange::detach() {
   if (!in_handler_) handler_ = {};
   // The transfer keeps running until curl sees the response's end; a callback holding the
   // exchange keeps it alive till then.
-  if (call_) keep_alive_ = shared_from_this();
+  if (call_) {
+    if (auto keep_alive = keep_alive_.lock()) *keep_alive = shared_from_this();
+  }
 }
 
 void Exchange::log_warn(const std::string &message) const {

@@ -418,6 +418,29 @@ TEST_F(OpenAiLlmTest, DestroyingTheHandleInsideACallbackIsSafe) {
   EXPECT_EQ(texts, 1);
 }
 
+// After [DONE] the exchange stays to read the body's end, so the connection can be reused.
+// When the HTTP client goes away before that end comes (a runtime shut down right after a
+// reply), nothing may be left behind: the asan preset's LeakSanitizer fails this test if the
+// detached exchange outlives its transfer.
+TEST_F(OpenAiLlmTest, ClientGoneBeforeTheBodyEndsAfterDoneLeavesNothingBehind) {
+  h.fake.set_reply("Hi");
+  fakes::Fault tail;
+  tail.path_prefix = "/v1/chat/completions";
+  tail.inject_at = 1000;  // past the last event: after [DONE]
+  tail.inject = ": still streaming\n\n";
+  tail.interval = 300ms;
+  h.fake.server().push_fault(tail);
+  auto llm = h.make_llm();
+  Collected c;
+  std::unique_ptr<Cancellable> handle;
+  boost::asio::post(h.io, [&] { handle = llm->stream(ask("x"), collect(c)); });
+  ASSERT_TRUE(h.run_until([&] { return c.over(); }, 10s));
+  ASSERT_TRUE(c.result);
+  EXPECT_EQ(h.http->active(), 1u);  // the body's end is still on its way
+  handle.reset();
+  h.http.reset();
+}
+
 TEST_F(OpenAiLlmTest, ConnectionIsReusedAcrossTurns) {
   auto llm = h.make_llm();
   for (int turn = 0; turn < 3; ++turn) {
