@@ -60,9 +60,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -87,8 +84,7 @@
 #include "fakes/deepgram_fake.hpp"
 #include "fakes/openai_fake.hpp"
 #include "parley/parley.h"
-#include "providers/registry.hpp"
-#include "providers/tts/espeak.hpp"
+#include "speech.hpp"  // tests/unit/agent: caller speech from espeak-ng, as the agent tests make it
 #include "transports/twilio/caller.hpp"
 
 namespace {
@@ -196,29 +192,6 @@ Options parse_options(int argc, char **argv) {
 }
 
 // ---- caller speech ----------------------------------------------------------------------
-
-// `text` spoken by espeak-ng (the engine's own espeak provider), PCM16 at 16 kHz.
-std::vector<int16_t> speech(const std::string &text) {
-  parley::providers::Registry registry;
-  parley::providers::register_espeak(registry);
-  boost::asio::io_context io;
-  boost::asio::thread_pool workers{1};
-  parley::providers::ProviderContext context;
-  context.executor = boost::asio::make_strand(io);
-  context.workers = workers.get_executor();
-  auto tts = registry.make_tts({{"provider", "espeak"}, {"voice", "en-us+f3"}, {"sample_rate", 16000}}, context);
-  std::vector<int16_t> samples;
-  bool done = false;
-  auto stream = tts->start({[&](const int16_t *s, size_t n) { samples.insert(samples.end(), s, s + n); }, {},
-                            [&] { done = true; }, [&](parley::providers::ProviderError) { done = true; }});
-  stream->push_text(text);
-  stream->finish();
-  auto guard = boost::asio::make_work_guard(io);
-  while (!done) io.run_one();
-  stream.reset();
-  workers.join();
-  return samples;
-}
 
 // Speech at 8 kHz (the Twilio caller's rate), with where it is audible: its first and last
 // sample of magnitude >= 500 (the fakes' speech threshold; espeak-ng's onsets are sharp).
@@ -575,8 +548,8 @@ int main(int argc, char **argv) {
   // ---- the caller's timeline ----
   // The question at 0.5 s; the barge-in a second into the answer's expected first audio;
   // then silence for the whole second answer. Both onsets start a Twilio frame.
-  const Speech8 question = to_8k(speech(kQuestion));
-  const Speech8 barge_in = to_8k(speech(kBargeIn));
+  const Speech8 question = to_8k(parley::agent_testing::speech(kQuestion));
+  const Speech8 barge_in = to_8k(parley::agent_testing::speech(kBargeIn));
   const milliseconds reply_ms(static_cast<int64_t>(std::string_view(kReply).size()) * parley::fakes::kToneMsPerChar);
   const milliseconds agent_wait(o.vad_stop_ms + o.llm_ms + o.tts_ms);  // speech end → first agent audio, ideally
   const size_t question_at = onset_on_frame(500 * 8, question);
@@ -840,32 +813,29 @@ int main(int argc, char **argv) {
   for (auto &probe : probes) probe_results.push_back(probe.get());
   const std::string load_end = load_average();
   const double peak_rss = peak_rss_mb();
-  const auto head_late_ms = [](const parley::fakes::FakeServer &server) {
-    std::vector<double> late;
-    for (const auto &timing : server.head_timings()) late.push_back(static_cast<double>(timing.late().count()) / 1000.0);
-    return late;
+  // Each fake's delayed heads in request order, and how late each went out.
+  const auto late_ms = [](const parley::fakes::HeadTiming &t) { return static_cast<double>(t.late().count()) / 1000.0; };
+  const auto heads_in_request_order = [](const parley::fakes::FakeServer &server) {
+    auto timings = server.head_timings();
+    std::sort(timings.begin(), timings.end(), [](const auto &a, const auto &b) { return a.request_id < b.request_id; });
+    return timings;
   };
-  const std::vector<double> llm_head_late = head_late_ms(llm.server()), tts_head_late = head_late_ms(tts.server());
-  // Per reply number: the model's head lateness (the k-th chat request got reply k) and that
-  // of the first voice request carrying the number (the reply's first chunk).
-  std::map<size_t, double> llm_late_by_reply, tts_late_by_reply;
+  const auto llm_heads = heads_in_request_order(llm.server()), tts_heads = heads_in_request_order(tts.server());
+  std::vector<double> llm_head_late, tts_head_late;
+  for (const auto &timing : llm_heads) llm_head_late.push_back(late_ms(timing));
+  for (const auto &timing : tts_heads) tts_head_late.push_back(late_ms(timing));
+  // Per reply number: the model's head (the k-th chat request got reply k) and the first
+  // voice request carrying the number (the reply's first chunk).
   std::map<size_t, parley::fakes::HeadTiming> llm_by_reply, tts_by_reply;
-  {
-    auto timings = llm.server().head_timings();
-    std::sort(timings.begin(), timings.end(), [](const auto &a, const auto &b) { return a.request_id < b.request_id; });
-    for (size_t i = 0; i < timings.size() && i < numbered_replies; ++i) {
-      llm_late_by_reply[i + 1] = static_cast<double>(timings[i].late().count()) / 1000.0;
-      llm_by_reply[i + 1] = timings[i];
-    }
-    timings = tts.server().head_timings();
-    std::sort(timings.begin(), timings.end(), [](const auto &a, const auto &b) { return a.request_id < b.request_id; });
-    for (const auto &timing : timings) {
-      if (const auto k = reply_number(timing.body_start)) {
-        tts_late_by_reply.emplace(*k, static_cast<double>(timing.late().count()) / 1000.0);  // the first wins
-        tts_by_reply.emplace(*k, timing);
-      }
-    }
+  for (size_t i = 0; i < llm_heads.size() && i < numbered_replies; ++i) llm_by_reply[i + 1] = llm_heads[i];
+  for (const auto &timing : tts_heads) {
+    if (const auto k = reply_number(timing.body_start)) tts_by_reply.emplace(*k, timing);  // the first wins
   }
+  // A fake's time point on the run's clock (ms since the calls started, as the state events).
+  const auto at_ms = [&](std::chrono::steady_clock::time_point t) {
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() -
+                               started_us) / 1000.0;
+  };
   const size_t llm_delays_left = llm.server().pending_faults();
   const size_t tts_delays_left = tts.server().pending_faults();
 
@@ -904,19 +874,16 @@ int main(int argc, char **argv) {
         overhead_fine.push_back((speaking->second - thinking->second) * 1000.0 - o.llm_ms - o.tts_ms);
         fine_by_second[static_cast<size_t>(std::max(0.0, thinking->second))].push_back(overhead_fine.back());
         const auto k = reply_number(turn.value("agent_text", ""));
-        const auto llm_late = k ? llm_late_by_reply.find(*k) : llm_late_by_reply.end();
-        const auto tts_late = k ? tts_late_by_reply.find(*k) : tts_late_by_reply.end();
-        if (llm_late != llm_late_by_reply.end() && tts_late != tts_late_by_reply.end()) {
-          overhead_engine.push_back(overhead_fine.back() - llm_late->second - tts_late->second);
-          overhead_engine_ms.push_back(overhead.back() - llm_late->second - tts_late->second);
+        const auto model_head = k ? llm_by_reply.find(*k) : llm_by_reply.end();
+        const auto voice_head = k ? tts_by_reply.find(*k) : tts_by_reply.end();
+        if (model_head != llm_by_reply.end() && voice_head != tts_by_reply.end()) {
+          const auto &model = model_head->second, &voice = voice_head->second;
+          const double fakes_late = late_ms(model) + late_ms(voice);
+          overhead_engine.push_back(overhead_fine.back() - fakes_late);
+          overhead_engine_ms.push_back(overhead.back() - fakes_late);
           // The turn's path leg by leg, on one clock: request out → the model fake reads it;
           // its head out → the voice fake reads the first chunk's request; its head out → the
           // first agent frame.
-          const auto at_ms = [&](std::chrono::steady_clock::time_point t) {
-            return static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count() -
-                                       started_us) / 1000.0;
-          };
-          const auto &model = llm_by_reply[*k], &voice = tts_by_reply[*k];
           leg_request_to_model.push_back(at_ms(model.read_at) - thinking->second * 1000.0);
           leg_model_to_voice.push_back(at_ms(voice.read_at) - at_ms(model.head_at));
           leg_voice_to_frame.push_back(speaking->second * 1000.0 - at_ms(voice.head_at));

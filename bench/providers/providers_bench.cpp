@@ -306,6 +306,27 @@ bool complete(Loopback &loop, Llm &llm, size_t *text_calls = nullptr) {
   return done;
 }
 
+// Times one whole stream per iteration, after one untimed stream that opens the connection;
+// reports the engine's CPU, deltas and loop handlers per stream. False when a stream failed.
+bool time_streams(benchmark::State &state, Loopback &loop, Llm &llm) {
+  complete(loop, llm);  // connect once, outside the timing
+  loop.handlers = 0;
+  CpuMeter meter;
+  size_t deltas = 0;
+  for (auto _ : state) {
+    size_t calls = 0;
+    if (!complete(loop, llm, &calls)) {
+      state.SkipWithError("stream failed");
+      return false;
+    }
+    deltas += calls;
+  }
+  meter.report(state);
+  state.counters["deltas"] = benchmark::Counter(static_cast<double>(deltas), benchmark::Counter::kAvgIterations);
+  state.counters["handlers"] = benchmark::Counter(static_cast<double>(loop.handlers), benchmark::Counter::kAvgIterations);
+  return true;
+}
+
 // A 1,000-token stream. The fake writes each SSE event as its own HTTP chunk in its own
 // write; `pace` > 0 spaces them as a model does (each token then arrives alone: one socket
 // wake per token, the engine's worst case), 0 writes them back to back.
@@ -316,21 +337,7 @@ void loopback_stream(benchmark::State &state, std::chrono::milliseconds pace) {
   loop.fake.set_reply(reply);
   loop.fake.set_token_interval(pace);
   auto llm = loop.llm();
-  complete(loop, *llm);  // connect once, outside the timing
-  loop.handlers = 0;
-  CpuMeter meter;
-  size_t deltas = 0;
-  for (auto _ : state) {
-    size_t calls = 0;
-    if (!complete(loop, *llm, &calls)) {
-      state.SkipWithError("stream failed");
-      return;
-    }
-    deltas += calls;
-  }
-  meter.report(state);
-  state.counters["deltas"] = benchmark::Counter(static_cast<double>(deltas), benchmark::Counter::kAvgIterations);
-  state.counters["handlers"] = benchmark::Counter(static_cast<double>(loop.handlers), benchmark::Counter::kAvgIterations);
+  if (!time_streams(state, loop, *llm)) return;
   state.counters["connections"] = static_cast<double>(loop.fake.server().connections_accepted());
 }
 
@@ -509,21 +516,7 @@ void BM_Replay_1000TokenStream(benchmark::State &state) {
   ReplayServer server(static_cast<size_t>(state.range(0)), std::chrono::microseconds(state.range(1)));
   Loopback loop;
   auto llm = loop.llm(server.base_url());
-  complete(loop, *llm);
-  loop.handlers = 0;
-  CpuMeter meter;
-  size_t deltas = 0;
-  for (auto _ : state) {
-    size_t calls = 0;
-    if (!complete(loop, *llm, &calls)) {
-      state.SkipWithError("stream failed");
-      return;
-    }
-    deltas += calls;
-  }
-  meter.report(state);
-  state.counters["deltas"] = benchmark::Counter(static_cast<double>(deltas), benchmark::Counter::kAvgIterations);
-  state.counters["handlers"] = benchmark::Counter(static_cast<double>(loop.handlers), benchmark::Counter::kAvgIterations);
+  time_streams(state, loop, *llm);
 }
 BENCHMARK(BM_Replay_1000TokenStream)->ArgNames({"write", "pace_us"})->Args({0, 0})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 BENCHMARK(BM_Replay_1000TokenStream)->ArgNames({"write", "pace_us"})->Args({0, 1000})->Unit(benchmark::kMillisecond)->Iterations(5);

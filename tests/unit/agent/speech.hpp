@@ -13,7 +13,7 @@
 
 namespace parley::agent_testing {
 
-/// `text` in espeak-ng's `voice`, PCM16 at `rate`, with `pad_ms` of silence after it.
+/// `text` in espeak-ng's `voice` (the engine's own espeak provider), PCM16 at `rate`.
 inline std::vector<int16_t> speech(const std::string &text, const std::string &voice = "en-us+f3", int rate = 16000) {
   providers::Registry registry;
   providers::register_espeak(registry);
