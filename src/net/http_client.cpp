@@ -693,19 +693,31 @@ class CallHandle final : public HttpCall {
  public:
   CallHandle(std::weak_ptr<HttpClient::Impl> client, std::shared_ptr<Transfer> transfer)
       : client_(std::move(client)), transfer_(std::move(transfer)) {}
-  ~CallHandle() override { cancel(); }
+  ~CallHandle() override {
+    if (!detached_) cancel();
+  }
 
   void cancel() override {
     if (transfer_->cancelled.exchange(true, std::memory_order_acq_rel)) return;
-    // Dropped on the executor, where deliveries run, so none is reading them meanwhile; the
-    // callbacks may own this handle's owner, and keeping them would be a cycle.
-    asio::post(transfer_->executor, [transfer = transfer_] { transfer->callbacks = HttpCallbacks{}; });
+    drop_callbacks();
     auto client = client_.lock();
     if (!client) return;
     asio::post(client->io, [client, transfer = transfer_] { client->cancel(transfer); });
   }
 
+  void detach() override {
+    if (std::exchange(detached_, true)) return;
+    drop_callbacks();
+  }
+
  private:
+  // Dropped on the executor, where deliveries run, so none is reading them meanwhile; the
+  // callbacks may own this handle's owner, and keeping them would be a cycle.
+  void drop_callbacks() {
+    asio::post(transfer_->executor, [transfer = transfer_] { transfer->callbacks = HttpCallbacks{}; });
+  }
+
+  bool detached_ = false;
   std::weak_ptr<HttpClient::Impl> client_;
   std::shared_ptr<Transfer> transfer_;
 };

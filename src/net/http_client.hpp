@@ -90,6 +90,10 @@ class HttpCall {
   /// Aborts the transfer; no callback runs after this returns when called on the request's
   /// executor. Idempotent; safe from any thread.
   virtual void cancel() = 0;
+  /// Lets the transfer run to its end with no more callbacks (the owner saw all it needed,
+  /// e.g. [DONE]), so the connection goes back to the pool; destroying the handle afterwards
+  /// does not cancel it. Call on the request's executor.
+  virtual void detach() = 0;
 };
 
 class HttpClient {

@@ -1053,9 +1053,7 @@ void Exchange::launch() {
   callbacks.on_body = [weak](std::string_view chunk) {
     if (auto self = weak.lock()) self->on_body(chunk);
   };
-  auto keep_alive = std::make_shared<std::shared_ptr<Exchange>>();
-  keep_alive_ = keep_alive;
-  callbacks.on_complete = [weak, keep_alive](const net::HttpResult &result) {
+  callbacks.on_complete = [weak](const net::HttpResult &result) {
     if (auto self = weak.lock()) self->on_complete(result);
   };
   if (context_.logger && context_.logger->enabled(core::LogLevel::debug)) {
@@ -1109,7 +1107,6 @@ void Exchange::on_complete(const net::HttpResult &result) {
   auto keep = shared_from_this();
   call_.reset();  // the transfer is over; its handle goes (safe inside its own callback)
   attempt_state_->first.cancel();
-  if (auto keep_alive = keep_alive_.lock()) keep_alive->reset();
   if (ended_) return;
   if (success_ && result.failure == net::HttpFailure::none) {
     if (handler_.on_complete) call_handler([&] { handler_.on_complete(result); });
@@ -1249,10 +1246,10 @@ void Exchange::detach() {
   attempt_state_->retry.cancel();
   attempt_state_->first.cancel();
   if (!in_handler_) handler_ = {};
-  // The transfer keeps running until curl sees the response's end; a callback holding the
-  // exchange keeps it alive till then.
+  // The transfer runs on to the response's end without us, so the connection is reused.
   if (call_) {
-    if (auto keep_alive = keep_alive_.lock()) *keep_alive = shared_from_this();
+    call_->detach();
+    call_.reset();
   }
 }
 

@@ -308,10 +308,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::string what_;
   std::shared_ptr<Attempt> attempt_state_;  // timers; released with the exchange
   std::unique_ptr<net::HttpCall> call_;
-  // Held by the current attempt's HTTP callbacks: detach() puts the exchange in it, so a
-  // detached exchange lives exactly as long as its transfer's callbacks (until the transfer
-  // ends, is cancelled, or the HTTP client goes away first), never in a cycle of its own.
-  std::weak_ptr<std::shared_ptr<Exchange>> keep_alive_;
   std::chrono::steady_clock::time_point started_;
   int attempt_ = 0;
   bool committed_ = false;

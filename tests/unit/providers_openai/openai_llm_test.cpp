@@ -418,10 +418,10 @@ TEST_F(OpenAiLlmTest, DestroyingTheHandleInsideACallbackIsSafe) {
   EXPECT_EQ(texts, 1);
 }
 
-// After [DONE] the exchange stays to read the body's end, so the connection can be reused.
+// After [DONE] the transfer runs on to the body's end, so the connection can be reused.
 // When the HTTP client goes away before that end comes (a runtime shut down right after a
 // reply), nothing may be left behind: the asan preset's LeakSanitizer fails this test if the
-// detached exchange outlives its transfer.
+// exchange or its transfer is kept in a cycle.
 TEST_F(OpenAiLlmTest, ClientGoneBeforeTheBodyEndsAfterDoneLeavesNothingBehind) {
   h.fake.set_reply("Hi");
   fakes::Fault tail;
