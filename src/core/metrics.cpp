@@ -6,6 +6,18 @@
 
 namespace parley::core {
 
+uint64_t ShardedCounter::load() const noexcept {
+  uint64_t sum = 0;
+  for (const auto &shard : shards_) sum += shard.value.load(std::memory_order_relaxed);
+  return sum;
+}
+
+size_t ShardedCounter::shard_of_this_thread() noexcept {
+  static std::atomic<size_t> next{0};
+  thread_local const size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kShards;
+  return shard;
+}
+
 void LatencyHistogram::record(double ms) noexcept {
   if (!std::isfinite(ms)) return;
   const int bucket = std::clamp(static_cast<int>(std::ceil(std::max(ms, 0.0))), 0, kMaxMs + 1);
@@ -36,7 +48,7 @@ std::string RuntimeMetrics::to_json(size_t active_calls) const {
   auto get = [](const std::atomic<uint64_t> &counter) { return counter.load(std::memory_order_relaxed); };
   const nlohmann::json stats{
       {"calls", {{"active", active_calls}, {"started", get(calls_started)}, {"ended", get(calls_ended)}}},
-      {"frames", {{"caller", get(caller_frames)}, {"agent", get(agent_frames)}, {"audio_events_dropped", get(audio_events_dropped)}}},
+      {"frames", {{"caller", caller_frames.load()}, {"agent", agent_frames.load()}, {"audio_events_dropped", get(audio_events_dropped)}}},
       {"agent",
        {{"turns", get(turns)}, {"interruptions", get(interruptions)}, {"false_interruptions", get(false_interruptions)},
         {"tool_calls", get(tool_calls)}, {"tool_timeouts", get(tool_timeouts)}, {"provider_errors", get(provider_errors)},

@@ -27,11 +27,28 @@ class LatencyHistogram {
   std::atomic<int> max_{0};
 };
 
+/// A counter every IO thread adds to on the frame path. Each thread adds to a shard of its
+/// own (its own cache line), so two loops never pass one line between their cores twice per
+/// frame as a single atomic would; reading sums the shards. Thread-safe.
+class ShardedCounter {
+ public:
+  void add(uint64_t n = 1) noexcept { shards_[shard_of_this_thread()].value.fetch_add(n, std::memory_order_relaxed); }
+  uint64_t load() const noexcept;
+
+ private:
+  static constexpr size_t kShards = 16;  // threads beyond 16 share shards, still correctly
+  static size_t shard_of_this_thread() noexcept;
+  struct alignas(64) Shard {
+    std::atomic<uint64_t> value{0};
+  };
+  std::array<Shard, kShards> shards_{};
+};
+
 struct RuntimeMetrics {
   std::atomic<uint64_t> calls_started{0};
   std::atomic<uint64_t> calls_ended{0};
-  std::atomic<uint64_t> caller_frames{0};
-  std::atomic<uint64_t> agent_frames{0};
+  ShardedCounter caller_frames;
+  ShardedCounter agent_frames;
   std::atomic<uint64_t> audio_events_dropped{0};
   std::atomic<uint64_t> turns{0};
   std::atomic<uint64_t> interruptions{0};
@@ -53,5 +70,6 @@ struct RuntimeMetrics {
 };
 
 inline void add(std::atomic<uint64_t> &counter, uint64_t n = 1) noexcept { counter.fetch_add(n, std::memory_order_relaxed); }
+inline void add(ShardedCounter &counter, uint64_t n = 1) noexcept { counter.add(n); }
 
 }  // namespace parley::core

@@ -26,12 +26,17 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-// Each connection's strand, as a concrete type: Beast's completions on the frame path are
-// dispatched through it directly instead of through any_io_executor's type erasure.
-using Strand = asio::strand<asio::io_context::executor_type>;
-using TcpStream = beast::basic_stream<tcp, Strand>;
-using StrandSocket = tcp::socket::rebind_executor<Strand>::other;
-using StrandTimer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, Strand>;
+// A connection's handlers run on its IO loop's own executor, not on a strand. Every
+// io_context a server hands connections to is run by one thread (the contract in
+// websocket_server.hpp; the runtime has one thread per loop), which serialises them already.
+// A strand would add a queue, a lock and an invoker to every completion on the frame path:
+// a tenth of the echo server's CPU under load (docs/sessions.md).
+using LoopExecutor = asio::io_context::executor_type;
+// A bare socket under the WebSocket stream, not beast::basic_stream: basic_stream's timeout
+// bookkeeping and shared state on every read and write cost another tenth. The connection
+// bounds its opening handshake with a timer of its own (on_handshake_deadline).
+using Socket = tcp::socket::rebind_executor<LoopExecutor>::other;
+using LoopTimer = asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, LoopExecutor>;
 
 // A spent outgoing buffer keeps its capacity for the next message, unless a rare large
 // message grew it past this (so an idle call does not keep a large buffer).
@@ -63,19 +68,19 @@ template <typename Stream>
 class Connection final : public WebSocketConnection, public std::enable_shared_from_this<Connection<Stream>> {
  public:
   template <typename... StreamArgs>
-  Connection(std::shared_ptr<Shared> shared, StrandSocket &&socket, StreamArgs &&...args)
+  Connection(std::shared_ptr<Shared> shared, Socket &&socket, StreamArgs &&...args)
       : shared_(std::move(shared)),
-        strand_(socket.get_executor()),
+        executor_(socket.get_executor()),
         ws_(std::move(socket), std::forward<StreamArgs>(args)...),
-        idle_timer_(beast::get_lowest_layer(ws_).get_executor()) {
+        timer_(beast::get_lowest_layer(ws_).get_executor()) {
     beast::error_code ec;
-    const auto endpoint = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+    const auto endpoint = beast::get_lowest_layer(ws_).remote_endpoint(ec);
     request_.remote_address = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   }
 
   void run() {
-    beast::get_lowest_layer(ws_).expires_after(shared_->options.handshake_timeout);
-    if constexpr (std::is_same_v<Stream, beast::ssl_stream<TcpStream>>) {
+    arm_handshake_deadline();
+    if constexpr (std::is_same_v<Stream, beast::ssl_stream<Socket>>) {
       ws_.next_layer().async_handshake(asio::ssl::stream_base::server,
           [self = this->shared_from_this()](beast::error_code ec) {
             if (ec) return self->drop("TLS handshake failed: " + ec.message());
@@ -86,7 +91,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     }
   }
 
-  const asio::any_io_executor &strand() const noexcept override { return strand_; }
+  const asio::any_io_executor &executor() const noexcept override { return executor_; }
 
   void start(std::shared_ptr<Handler> handler) override {
     handler_ = std::move(handler);
@@ -109,8 +114,8 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   void abort(std::string reason) override {
     if (closed_) return;
     beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).socket().close(ignored);
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close(ignored);
     finish(std::move(reason));
   }
 
@@ -136,17 +141,18 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     if (!websocket::is_upgrade(req)) return refuse(http::status::upgrade_required, "expected a WebSocket upgrade");
     const UpgradeDecision decision = shared_->decide(request_);
     if (decision.status != 101) return refuse(static_cast<http::status>(decision.status), decision.reason);
-    // Beast's idle timeout re-arms its timer on every read (a cancel, a completion through
-    // the strand and a new wait per message); this connection keeps its own (see
-    // arm_idle_timer). Beast still times the opening and closing handshakes.
+    // Beast's idle timeout re-arms its timer on every read (a cancel, a completion and a new
+    // wait per message); this connection keeps its own (see arm_idle_timer). Beast times
+    // the 101 response and the closing handshake.
     ws_.set_option(websocket::stream_base::timeout{shared_->options.handshake_timeout, websocket::stream_base::none(), false});
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type &res) {
       res.set(http::field::server, "parley");
     }));
     ws_.read_message_max(shared_->options.max_message_bytes);
-    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
     ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code accept_ec) {
       if (accept_ec) return self->drop("WebSocket handshake failed: " + accept_ec.message());
+      self->upgraded_ = true;
+      self->timer_.cancel();  // the handshake deadline; start() arms the idle timeout
       self->shared_->accept(self, self->request_);
     });
   }
@@ -163,15 +169,33 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
     http::async_write(ws_.next_layer(), *response,
                       [self = this->shared_from_this(), response](beast::error_code, size_t) {
                         beast::error_code ignored;
-                        beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+                        beast::get_lowest_layer(self->ws_).shutdown(tcp::socket::shutdown_both, ignored);
                         self->closed_ = true;
+                        self->timer_.cancel();
                       });
   }
 
   // A connection that never became a WebSocket: nothing to tell a handler.
   void drop(const std::string &why) {
+    if (closed_) return;
     shared_->log(kDebug, "connection from " + request_.remote_address + " dropped: " + why);
     closed_ = true;
+    timer_.cancel();
+  }
+
+  // The TLS handshake, the upgrade request and the 101 response must all be done within
+  // handshake_timeout of the TCP accept; a peer that connects and stalls is dropped then.
+  void arm_handshake_deadline() {
+    timer_.expires_after(shared_->options.handshake_timeout);
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) { self->on_handshake_deadline(ec); });
+  }
+
+  void on_handshake_deadline(beast::error_code ec) {
+    if (ec || upgraded_ || closed_) return;
+    drop("no WebSocket upgrade within " + std::to_string(shared_->options.handshake_timeout.count()) + " ms");
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(ws_).close(ignored);  // the pending read or handshake ends, aborted
   }
 
   void read_next() {
@@ -198,8 +222,8 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   // the timer fires early (data came meanwhile) it is re-armed for the new deadline.
   void arm_idle_timer() {
     if (shared_->options.idle_timeout.count() <= 0) return;
-    idle_timer_.expires_at(last_read_start_ + shared_->options.idle_timeout);
-    idle_timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) { self->on_idle_timer(ec); });
+    timer_.expires_at(last_read_start_ + shared_->options.idle_timeout);
+    timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) { self->on_idle_timer(ec); });
   }
 
   void on_idle_timer(beast::error_code ec) {
@@ -281,7 +305,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   void finish(std::string reason) {
     if (closed_) return;
     closed_ = true;
-    idle_timer_.cancel();
+    timer_.cancel();
     if (!writing_) release_writes();  // else the buffer in flight must outlive the write
     if (auto handler = std::move(handler_)) handler->on_closed(reason);
   }
@@ -333,18 +357,19 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   };
 
   std::shared_ptr<Shared> shared_;
-  asio::any_io_executor strand_;
+  asio::any_io_executor executor_;
   websocket::stream<Stream> ws_;
   beast::flat_buffer http_buffer_;
   std::optional<http::request_parser<http::empty_body>> parser_;
   UpgradeRequest request_;
   beast::flat_buffer read_buffer_;
-  StrandTimer idle_timer_;
+  LoopTimer timer_;  // the handshake deadline, then the idle timeout
   Clock::time_point last_read_start_{};
   WriteRing writes_;
   size_t queued_bytes_ = 0;
   bool writing_ = false;
   bool closed_ = false;
+  bool upgraded_ = false;  // the 101 response went out
   bool close_requested_ = false;
   bool close_sent_ = false;
   uint16_t close_code_ = 1000;
@@ -393,7 +418,7 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<WebSocketServer::Imp
 
   void accept_next() {
     asio::io_context &target = shared->pick_context ? shared->pick_context() : io;
-    acceptor.async_accept(asio::make_strand(target), [self = shared_from_this()](beast::error_code ec, StrandSocket socket) {
+    acceptor.async_accept(target.get_executor(), [self = shared_from_this()](beast::error_code ec, Socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (ec) {
         self->shared->log(kWarn, "accept failed: " + ec.message());
@@ -408,11 +433,11 @@ struct WebSocketServer::Impl : std::enable_shared_from_this<WebSocketServer::Imp
     });
   }
 
-  void launch(StrandSocket socket) {
+  void launch(Socket socket) {
     if (shared->tls) {
-      std::make_shared<Connection<beast::ssl_stream<TcpStream>>>(shared, std::move(socket), *shared->tls)->run();
+      std::make_shared<Connection<beast::ssl_stream<Socket>>>(shared, std::move(socket), *shared->tls)->run();
     } else {
-      std::make_shared<Connection<TcpStream>>(shared, std::move(socket))->run();
+      std::make_shared<Connection<Socket>>(shared, std::move(socket))->run();
     }
   }
 

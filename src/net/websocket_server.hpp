@@ -2,8 +2,11 @@
 // transport through a small type-erased interface, so Beast's templates live in one
 // translation unit (net/websocket_server.cpp).
 //
-// Each connection runs on its own strand. Reads are continuous; the handler's callbacks run
-// on that strand. Writes are queued (one in flight, as Beast requires); the queue is
+// Each connection runs on the executor of the io_context it was accepted onto, and every
+// io_context given to the server (the acceptor's and each one PickContext returns) must be
+// run by exactly one thread: that alone serialises a connection's handlers, with no strand
+// (the runtime's IO loops are built so; docs/sessions.md says why). Reads are continuous;
+// the handler's callbacks run on that executor. Writes are queued (one in flight, as Beast requires); the queue is
 // bounded in bytes, and a peer that stops reading is disconnected when it overflows, so
 // memory stays bounded whatever the peer does.
 #pragma once
@@ -32,6 +35,8 @@ struct WebSocketServerOptions {
   std::string tls_private_key_file;
   size_t max_message_bytes = 256 * 1024;
   size_t max_send_queue_bytes = 1024 * 1024;
+  /// From the TCP accept to the 101 response (TLS handshake and upgrade request included),
+  /// and for the closing handshake.
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
   int backlog = 1024;
@@ -66,16 +71,18 @@ class WebSocketConnection {
   };
 
   virtual ~WebSocketConnection() = default;
-  virtual const boost::asio::any_io_executor &strand() const noexcept = 0;
-  /// Starts the read loop. Call on the strand.
+  /// The executor the connection runs on, which serialises its handlers: its IO loop's own
+  /// (the server's io_contexts each have one thread). A session shares it.
+  virtual const boost::asio::any_io_executor &executor() const noexcept = 0;
+  /// Starts the read loop. Call on executor().
   virtual void start(std::shared_ptr<Handler> handler) = 0;
-  /// Queues a text message. Call on the strand. Over the send-queue bound the peer is
+  /// Queues a text message. Call on executor(). Over the send-queue bound the peer is
   /// disconnected (on_closed says so) and the message is dropped.
   virtual void send_text(std::string message) = 0;
   /// The same, copying `message` into a buffer the connection reuses: a transport that
   /// builds each message in a buffer of its own then allocates nothing per message.
   virtual void send_text_copy(std::string_view message) { send_text(std::string(message)); }
-  /// Queues a binary message, in order with text ones, under the same bound. Call on the strand.
+  /// Queues a binary message, in order with text ones, under the same bound. Call on executor().
   virtual void send_binary(std::string message) = 0;
   /// Sends a close frame once queued messages are written, then waits for the peer's.
   virtual void close(uint16_t code, std::string reason) = 0;
@@ -89,7 +96,8 @@ class WebSocketServer {
   using Decide = std::function<UpgradeDecision(const UpgradeRequest &)>;
   using Accept = std::function<void(std::shared_ptr<WebSocketConnection>, const UpgradeRequest &)>;
   using Log = std::function<void(int level, const std::string &message)>;  // core::LogLevel values
-  /// Chooses the io_context an accepted connection runs on (default: the acceptor's).
+  /// Chooses the io_context an accepted connection runs on (default: the acceptor's). Each
+  /// must be run by one thread.
   using PickContext = std::function<boost::asio::io_context &()>;
 
   /// Throws Error(io) when the address cannot be bound, Error(config) for bad TLS files.

@@ -54,7 +54,7 @@ void refuse_at_capacity(ListenerState &state, net::WebSocketConnection &ws, cons
 void accept_call(ListenerState &state, std::shared_ptr<net::WebSocketConnection> ws, const net::UpgradeRequest &request) {
   if (!state.open.load()) return ws->close(kCloseTryLater, "listener is shutting down");
   const auto &spec = state.spec;
-  auto session = core::Session::create(state.runtime, ws->strand(), spec.session, state.id);
+  auto session = core::Session::create(state.runtime, ws->executor(), spec.session, state.id);
   if (!state.runtime.sessions().admit(session, state.id, spec.max_calls)) return refuse_at_capacity(state, *ws, request);
   auto call = spec.make_call(ws, session);
   session->attach(call);

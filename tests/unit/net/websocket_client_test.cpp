@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
+#include <sys/socket.h>
 #include <cstdio>
 #include <thread>
 
@@ -69,9 +73,10 @@ struct Recorder : WebSocketClient::Handler {
 
 class WebSocketClientTest : public ::testing::Test {
  protected:
-  void start_server(bool tls, UpgradeDecision decision = {}) {
+  void start_server(bool tls, UpgradeDecision decision = {}, std::chrono::milliseconds handshake_timeout = 10s) {
     WebSocketServerOptions options;
     options.path = "/ws";
+    options.handshake_timeout = handshake_timeout;
     if (tls) {
       cert_file_ = test::write_test_certificate_file();
       key_file_ = cert_file_ + ".key";
@@ -90,7 +95,10 @@ class WebSocketClientTest : public ::testing::Test {
           auto handler = std::make_shared<EchoHandler>(c);
           c->start(handler);
         },
-        [](int, const std::string &) {});
+        [this](int, const std::string &line) {
+          std::lock_guard lock(log_mutex_);
+          server_log_.push_back(line);
+        });
     server_thread_ = std::thread([this] {
       auto guard = asio::make_work_guard(server_io_);
       server_io_.run();
@@ -119,7 +127,38 @@ class WebSocketClientTest : public ::testing::Test {
   std::unique_ptr<WebSocketServer> server_;
   std::thread server_thread_;
   std::string cert_file_, key_file_;
+  std::mutex log_mutex_;
+  std::vector<std::string> server_log_;
+
+  // The handshake deadline: a peer that connects and stalls (slowloris) is dropped once
+  // handshake_timeout has passed since the accept, whether it sent nothing or half an
+  // upgrade request.
+  void expect_stalled_peers_dropped(bool tls);
+
+  bool server_logged(std::string_view text) {
+    std::lock_guard lock(log_mutex_);
+    for (const auto &line : server_log_) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
 };
+
+// A blocking TCP peer that connects, writes `bytes` and then only waits: how long until the
+// server hangs up on it (or `limit`, if it never does).
+std::chrono::milliseconds time_until_hung_up(uint16_t port, std::string_view bytes, std::chrono::milliseconds limit) {
+  asio::io_context io;
+  asio::ip::tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), port});
+  const auto start = std::chrono::steady_clock::now();
+  if (!bytes.empty()) asio::write(socket, asio::buffer(bytes));
+  timeval timeout{static_cast<time_t>(limit.count() / 1000), static_cast<suseconds_t>(limit.count() % 1000 * 1000)};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  char byte = 0;
+  while (::recv(socket.native_handle(), &byte, 1, 0) > 0) {
+  }  // a refusal's response, if any, then the end
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
 
 TEST_F(WebSocketClientTest, ExchangesTextAndBinaryAndSeesTheServersCloseCode) {
   start_server(false);
@@ -182,6 +221,40 @@ TEST_F(WebSocketClientTest, RefusedConnectionEndsWithAReasonAndAbortSilencesCall
   run_until([] { return false; }, 300ms);
   EXPECT_FALSE(silent->opened);
   EXPECT_FALSE(silent->closed);
+}
+
+// The handshake deadline: a peer that connects and stalls (slowloris) is dropped once
+// handshake_timeout has passed since the accept, whether it sent nothing, half an upgrade
+// request, or (TLS) no ClientHello; a connection upgraded in time is never touched by it.
+void WebSocketClientTest::expect_stalled_peers_dropped(bool tls) {
+  start_server(tls, {}, 300ms);
+  std::vector<std::string_view> stalls{""};  // connects, sends nothing (no ClientHello with TLS)
+  if (!tls) stalls.emplace_back("GET /ws HTTP/1.1\r\nHost: x\r\n");  // half an upgrade request
+  for (const std::string_view sent : stalls) {
+    const auto waited = time_until_hung_up(server_->port(), sent, 5s);
+    EXPECT_GE(waited, 250ms) << "sent " << sent.size() << " bytes";
+    EXPECT_LT(waited, 5s) << "sent " << sent.size() << " bytes: never dropped";
+  }
+  run_until([&] { return server_logged("no WebSocket upgrade within 300 ms"); }, 1s);
+  EXPECT_TRUE(server_logged("no WebSocket upgrade within 300 ms"));
+}
+
+TEST_F(WebSocketClientTest, ServerDropsAPeerThatStallsBeforeTheUpgrade) { expect_stalled_peers_dropped(false); }
+
+TEST_F(WebSocketClientTest, ServerDropsATlsPeerThatStallsBeforeTheUpgrade) { expect_stalled_peers_dropped(true); }
+
+TEST_F(WebSocketClientTest, HandshakeDeadlineLeavesAnUpgradedConnectionAlone) {
+  start_server(false, {}, 200ms);
+  auto recorder = std::make_shared<Recorder>();
+  auto client = WebSocketClient::connect(io_, to(url(false), true), recorder, io_.get_executor());
+  run_until([&] { return recorder->opened || recorder->closed; });
+  ASSERT_TRUE(recorder->opened) << recorder->reason;
+  run_until([] { return false; }, 500ms);  // past the deadline
+  client->send_text("still here");
+  run_until([&] { return !recorder->texts.empty() || recorder->closed; });
+  ASSERT_EQ(recorder->texts.size(), 1u) << recorder->reason;
+  EXPECT_EQ(recorder->texts[0], "echo:still here");
+  EXPECT_FALSE(recorder->closed);
 }
 
 TEST(WebSocketUrl, RejectsUrlsThatAreNotWebSocket) {
