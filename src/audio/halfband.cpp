@@ -5,6 +5,7 @@
 #include <cstring>
 #include <immintrin.h>
 #include <numbers>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -66,25 +67,46 @@ void fir32(const float *taps, const float *x, float *y, size_t count) {
   }
 }
 
+// Odd taps of the half-band filter (the even ones are zero but the centre, 0.5): a windowed
+// sinc with its cut-off at a quarter of the higher rate, the same for every filter.
+const std::array<float, 32> &odd_taps() {
+  static const std::array<float, 32> taps = [] {
+    double odd_sum = 0;
+    std::array<double, 32> exact{};
+    for (size_t m = 0; m < 32; ++m) {
+      const double n = static_cast<double>(2 * m + 1);           // tap index 1, 3, ..., 63
+      const double offset = (n - static_cast<double>(kCentre)) / 2.0;  // -15.5 ... 15.5
+      const double sinc = std::sin(std::numbers::pi * offset) / (std::numbers::pi * offset);
+      const double ratio = (n - static_cast<double>(kCentre)) / static_cast<double>(kCentre);
+      const double window = bessel_i0(kKaiserBeta * std::sqrt(1 - ratio * ratio)) / bessel_i0(kKaiserBeta);
+      exact[m] = 0.5 * sinc * window;
+      odd_sum += exact[m];
+    }
+    // Unity gain at DC: the odd taps of a half-band filter sum to one half.
+    std::array<float, 32> rounded{};
+    for (size_t m = 0; m < 32; ++m) rounded[m] = static_cast<float>(exact[m] * 0.5 / odd_sum);
+    return rounded;
+  }();
+  return taps;
+}
+
+// Buffers for one process() call, shared by every filter on the thread: a thousand calls'
+// filters then keep only their 64-sample histories in cache, not four buffers each.
+struct Scratch {
+  std::vector<float> work;          // history + current chunk
+  std::vector<float> interpolated;  // filter outputs of the current chunk
+  std::vector<float> strided;       // every other input sample (down-sampling)
+  std::vector<float> interleaved;   // even and odd outputs in order (up-sampling)
+};
+
+Scratch &scratch() {
+  thread_local Scratch buffers;
+  return buffers;
+}
+
 }  // namespace
 
-Halfband::Halfband(Direction direction) : direction_(direction) {
-  // Windowed sinc with its cut-off at a quarter of the higher rate; the taps at even
-  // distances from the centre are exactly zero, the centre is 0.5.
-  double odd_sum = 0;
-  std::array<double, 32> taps{};
-  for (size_t m = 0; m < 32; ++m) {
-    const double n = static_cast<double>(2 * m + 1);           // tap index 1, 3, ..., 63
-    const double offset = (n - static_cast<double>(kCentre)) / 2.0;  // -15.5 ... 15.5
-    const double sinc = std::sin(std::numbers::pi * offset) / (std::numbers::pi * offset);
-    const double ratio = (n - static_cast<double>(kCentre)) / static_cast<double>(kCentre);
-    const double window = bessel_i0(kKaiserBeta * std::sqrt(1 - ratio * ratio)) / bessel_i0(kKaiserBeta);
-    taps[m] = 0.5 * sinc * window;
-    odd_sum += taps[m];
-  }
-  // Unity gain at DC: the odd taps of a half-band filter sum to one half.
-  for (size_t m = 0; m < 32; ++m) odd_taps_[m] = static_cast<float>(taps[m] * 0.5 / odd_sum);
-}
+Halfband::Halfband(Direction direction) : direction_(direction) {}
 
 void Halfband::reset() noexcept {
   history_.fill(0);
@@ -118,45 +140,54 @@ size_t Halfband::process(std::span<const int16_t> in, std::span<int16_t> out) {
     throw Error(Status::invalid_argument, "halfband: output holds " + std::to_string(out.size()) + " samples, " +
                                               std::to_string(needed) + " needed");
   }
-  work_.resize(kHistory + in.size());
-  std::copy(history_.begin(), history_.end(), work_.begin());
-  std::transform(in.begin(), in.end(), work_.begin() + kHistory, [](int16_t s) { return static_cast<float>(s); });
-  const size_t written = direction_ == Direction::up ? up(in, out) : down(in, out);
-  std::copy(work_.end() - static_cast<long>(kHistory), work_.end(), history_.begin());
+  auto &work = scratch().work;
+  work.resize(kHistory + in.size());
+  std::copy(history_.begin(), history_.end(), work.begin());
+  std::transform(in.begin(), in.end(), work.begin() + kHistory, [](int16_t s) { return static_cast<float>(s); });
+  const size_t written = direction_ == Direction::up ? up(in.size(), out) : down(in.size(), out);
+  std::copy(work.end() - static_cast<long>(kHistory), work.end(), history_.begin());
   inputs_seen_ += in.size();
   return written;
 }
 
-size_t Halfband::up(std::span<const int16_t> in, std::span<int16_t> out) {
+size_t Halfband::up(size_t in_count, std::span<int16_t> out) {
   // Odd outputs: y[i] = sum of taps over x[t-31 .. t] for input t = chunk index i; even
   // outputs are the input delayed. Interleave both as floats, then convert in one pass.
-  interpolated_.resize(in.size());
-  fir32(odd_taps_.data(), work_.data() + kHistory - 31, interpolated_.data(), in.size());
-  const size_t skip = inputs_seen_ < kDelayLow ? std::min<size_t>(kDelayLow - inputs_seen_, in.size()) : 0;  // delay compensation
-  const size_t pairs = in.size() - skip;
-  interleaved_.resize(2 * pairs);
+  auto &buffers = scratch();
+  const auto &work = buffers.work;
+  auto &interpolated = buffers.interpolated;
+  auto &interleaved = buffers.interleaved;
+  interpolated.resize(in_count);
+  fir32(odd_taps().data(), work.data() + kHistory - 31, interpolated.data(), in_count);
+  const size_t skip = inputs_seen_ < kDelayLow ? std::min<size_t>(kDelayLow - inputs_seen_, in_count) : 0;  // delay compensation
+  const size_t pairs = in_count - skip;
+  interleaved.resize(2 * pairs);
   for (size_t j = 0; j < pairs; ++j) {
-    interleaved_[2 * j] = work_[kHistory + skip + j - kDelayLow];
-    interleaved_[2 * j + 1] = 2.0f * interpolated_[skip + j];
+    interleaved[2 * j] = work[kHistory + skip + j - kDelayLow];
+    interleaved[2 * j + 1] = 2.0f * interpolated[skip + j];
   }
-  to_pcm16(interleaved_.data(), out.data(), 2 * pairs);
+  to_pcm16(interleaved.data(), out.data(), 2 * pairs);
   return 2 * pairs;
 }
 
-size_t Halfband::down(std::span<const int16_t> in, std::span<int16_t> out) {
+size_t Halfband::down(size_t in_count, std::span<int16_t> out) {
   // Outputs come from the even input indices t: y = 0.5 x[t-32] + sum over m of taps[m]
   // x[t-63+2m]. Gathering every other sample from x[first-63] makes that a plain FIR.
+  auto &buffers = scratch();
+  const auto &work = buffers.work;
+  auto &interpolated = buffers.interpolated;
+  auto &strided = buffers.strided;
   const uint64_t first_even = (inputs_seen_ + 1) / 2 * 2;
-  if (first_even >= inputs_seen_ + in.size()) return 0;
+  if (first_even >= inputs_seen_ + in_count) return 0;
   const size_t first = kHistory + static_cast<size_t>(first_even - inputs_seen_);  // work index of x[first_even]
-  const size_t outputs = (kHistory + in.size() - 1 - first) / 2 + 1;
-  strided_.resize(outputs + 31);
-  for (size_t q = 0; q < strided_.size(); ++q) strided_[q] = work_[first - 63 + 2 * q];
-  interpolated_.resize(outputs);
-  fir32(odd_taps_.data(), strided_.data(), interpolated_.data(), outputs);
-  for (size_t k = 0; k < outputs; ++k) interpolated_[k] += 0.5f * work_[first + 2 * k - kCentre];  // the centre tap
+  const size_t outputs = (kHistory + in_count - 1 - first) / 2 + 1;
+  strided.resize(outputs + 31);
+  for (size_t q = 0; q < strided.size(); ++q) strided[q] = work[first - 63 + 2 * q];
+  interpolated.resize(outputs);
+  fir32(odd_taps().data(), strided.data(), interpolated.data(), outputs);
+  for (size_t k = 0; k < outputs; ++k) interpolated[k] += 0.5f * work[first + 2 * k - kCentre];  // the centre tap
   const size_t skip = first_even < 2 * kDelayLow ? std::min<size_t>((2 * kDelayLow - first_even + 1) / 2, outputs) : 0;
-  to_pcm16(interpolated_.data() + skip, out.data(), outputs - skip);
+  to_pcm16(interpolated.data() + skip, out.data(), outputs - skip);
   return outputs - skip;
 }
 

@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <vector>
 
 namespace parley::audio {
 
@@ -42,18 +41,14 @@ class Halfband {
   size_t pending_output() const noexcept;
 
  private:
-  size_t up(std::span<const int16_t> in, std::span<int16_t> out);
-  size_t down(std::span<const int16_t> in, std::span<int16_t> out);
+  // Filter the chunk process() has laid out after the history in the thread's scratch.
+  size_t up(size_t in_count, std::span<int16_t> out);
+  size_t down(size_t in_count, std::span<int16_t> out);
 
   Direction direction_;
-  // Odd taps of the half-band filter (the even ones are zero but the centre, 0.5).
-  std::array<float, 32> odd_taps_{};
-  // Input history, newest last: the 64 samples before the current chunk.
+  // Input history, newest last: the 64 samples before the current chunk. The taps and the
+  // working buffers are shared (halfband.cpp), so this is most of a filter's state.
   std::array<float, kTaps - 1> history_{};
-  std::vector<float> work_;          // history + current chunk, reused
-  std::vector<float> interpolated_;  // filter outputs of the current chunk, reused
-  std::vector<float> strided_;       // every other input sample (down-sampling), reused
-  std::vector<float> interleaved_;   // even and odd outputs in order (up-sampling), reused
   uint64_t inputs_seen_ = 0;       // for delay compensation and down-sampling phase
   uint64_t outputs_skipped_ = 0;   // leading outputs dropped to compensate the delay
   size_t flushed_ = 0;             // zero samples fed by flush() so far
