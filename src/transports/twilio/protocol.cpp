@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "net/base64.hpp"
@@ -226,7 +227,11 @@ ParseResult MessageParser::parse(std::string_view text, Message &out) {
 
 void append_json_escaped(std::string &out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (char c : text) {
+  // Stream sids and mark names rarely need escaping: copy the clean prefix in one append.
+  const auto needs_escape = [](char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; };
+  const size_t clean = static_cast<size_t>(std::find_if(text.begin(), text.end(), needs_escape) - text.begin());
+  out.append(text.substr(0, clean));
+  for (char c : text.substr(clean)) {
     const auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
