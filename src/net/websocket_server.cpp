@@ -113,9 +113,7 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
 
   void abort(std::string reason) override {
     if (closed_) return;
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).close(ignored);
+    close_socket();
     finish(std::move(reason));
   }
 
@@ -193,9 +191,13 @@ class Connection final : public WebSocketConnection, public std::enable_shared_f
   void on_handshake_deadline(beast::error_code ec) {
     if (ec || upgraded_ || closed_) return;
     drop("no WebSocket upgrade within " + std::to_string(shared_->options.handshake_timeout.count()) + " ms");
+    close_socket();  // the pending read or handshake ends, aborted
+  }
+
+  void close_socket() {
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).shutdown(tcp::socket::shutdown_both, ignored);
-    beast::get_lowest_layer(ws_).close(ignored);  // the pending read or handshake ends, aborted
+    beast::get_lowest_layer(ws_).close(ignored);
   }
 
   void read_next() {
