@@ -111,7 +111,6 @@ Halfband::Halfband(Direction direction) : direction_(direction) {}
 void Halfband::reset() noexcept {
   history_.fill(0);
   inputs_seen_ = 0;
-  outputs_skipped_ = 0;
   flushed_ = 0;
 }
 

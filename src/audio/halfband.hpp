@@ -50,7 +50,6 @@ class Halfband {
   // working buffers are shared (halfband.cpp), so this is most of a filter's state.
   std::array<float, kTaps - 1> history_{};
   uint64_t inputs_seen_ = 0;       // for delay compensation and down-sampling phase
-  uint64_t outputs_skipped_ = 0;   // leading outputs dropped to compensate the delay
   size_t flushed_ = 0;             // zero samples fed by flush() so far
 };
 
